@@ -1,0 +1,40 @@
+package plan
+
+import (
+	"bytes"
+	"encoding/json"
+)
+
+// applianceAttributes renders APPLIANCE_ATTRIBUTES: the image's hv:image
+// object plus the list's ad:vo (when the image has none of its own), as
+// compact JSON with object keys sorted at every level, so the value only
+// changes when the content does — not when a publisher reorders keys.
+// Numbers keep their exact text. It returns "" when there is nothing to
+// write or the raw bytes are not a JSON object.
+func applianceAttributes(raw json.RawMessage, listVO string) string {
+	obj := map[string]any{}
+	if len(bytes.TrimSpace(raw)) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		if err := dec.Decode(&obj); err != nil || obj == nil {
+			return ""
+		}
+	}
+	// Accept the wrapped form {"hv:image": {...}} as well as the bare object.
+	if inner, ok := obj["hv:image"].(map[string]any); ok && len(obj) == 1 {
+		obj = inner
+	}
+	if _, ok := obj["ad:vo"]; !ok && listVO != "" {
+		obj["ad:vo"] = listVO
+	}
+	if len(obj) == 0 {
+		return ""
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // keep "&" and "<" readable in Glance
+	if err := enc.Encode(obj); err != nil {
+		return ""
+	}
+	return string(bytes.TrimRight(buf.Bytes(), "\n"))
+}

@@ -1,0 +1,223 @@
+package plan
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/ck-sync/ck/pkg/glance"
+)
+
+// Build computes the plan that brings the observed Glance images in line
+// with lists under policy p at time now. It does no I/O.
+//
+// It returns an error for inputs no caller should produce (a valid list
+// without a parsed list or id, an unknown status). When the plan would
+// retire more images than the policy allows, Build returns the plan with
+// Blocked set and the same *GuardError as its error: the caller may show
+// the plan but must apply none of it.
+func Build(lists []ListInput, observed []glance.Image, p Policy, now time.Time) (*Plan, error) {
+	p = p.withDefaults()
+	now = now.UTC()
+	b := &builder{
+		policy:        p,
+		now:           now,
+		desired:       map[imgKey]*wanted{},
+		imageExpired:  map[imgKey]bool{},
+		listValid:     map[listKey]bool{},
+		listExpired:   map[listKey]bool{},
+		idValid:       map[string]bool{},
+		idExpired:     map[string]bool{},
+		protectedIDs:  map[string]bool{},
+		protectedURLs: map[string]bool{},
+		seen:          map[listKey]string{},
+		managed:       map[string]bool{},
+		plan: &Plan{
+			FormatVersion: FormatVersion,
+			Created:       now,
+			Changes:       []Change{},
+			Lists:         []ListSummary{},
+			Inputs:        Inputs{Lists: []ListFingerprint{}, Images: []ImageFingerprint{}},
+		},
+	}
+	for _, id := range p.ManagedProjects {
+		b.managed[id] = true
+	}
+	ordered := slices.Clone(lists)
+	slices.SortStableFunc(ordered, func(x, y ListInput) int {
+		return cmp.Or(cmp.Compare(x.Source, y.Source), cmp.Compare(x.id(), y.id()), cmp.Compare(x.Project, y.Project))
+	})
+	for _, in := range ordered {
+		if in.Project != "" {
+			b.managed[in.Project] = true
+		}
+	}
+	for _, in := range ordered {
+		if err := b.addList(in); err != nil {
+			return nil, err
+		}
+	}
+	groups := b.observe(observed)
+	b.decide(groups)
+	return b.finish()
+}
+
+// wanted is one desired image and where it comes from.
+type wanted struct {
+	source  string
+	desired Desired
+}
+
+// builder holds the indexes Build derives from its inputs.
+type builder struct {
+	policy Policy
+	now    time.Time
+
+	desired      map[imgKey]*wanted
+	imageExpired map[imgKey]bool
+	listValid    map[listKey]bool // read and current, by project
+	listExpired  map[listKey]bool // read and expired, by project
+	idValid      map[string]bool  // read and current, in some project
+	idExpired    map[string]bool  // read and expired, in some project
+	// A list that failed or was skipped protects its images from any
+	// retirement: by list id when known, and by ck_list_url.
+	protectedIDs  map[string]bool
+	protectedURLs map[string]bool
+	// unknownFailed is set when a failed list's id is unknown: any ck image
+	// might be one of its, so nothing may be retired as unsubscribed.
+	unknownFailed bool
+	seen          map[listKey]string // list → source that provided it
+	managed       map[string]bool
+	currentCK     int // usable, non-retired ck images: the base of the retire limit
+
+	plan *Plan
+}
+
+func (b *builder) addList(in ListInput) error {
+	id := in.id()
+	sum := ListSummary{Source: in.Source, ListID: id, Status: in.Status, Project: in.Project, Reason: in.Reason}
+	if in.List != nil {
+		sum.Title = in.List.Title
+		if !in.List.Expires.IsZero() {
+			exp := in.List.Expires.UTC()
+			sum.Expires = &exp
+		}
+	}
+	switch in.Status {
+	case ListValid:
+		if in.List == nil || id == "" {
+			return fmt.Errorf("plan: list %s: status valid without a parsed list and its id", in.Source)
+		}
+		if !in.List.Expires.IsZero() && !b.now.Before(in.List.Expires) {
+			sum.Status = ListExpired
+			sum.Reason = cmp.Or(in.Reason, "list expired at "+in.List.Expires.UTC().Format(time.RFC3339))
+		}
+	case ListExpired:
+		if id == "" {
+			sum.Status = ListFailed // cannot tell which images are its
+			sum.Reason = cmp.Or(in.Reason, "expired list without an id")
+		}
+	case ListFailed, ListSkipped:
+	default:
+		return fmt.Errorf("plan: list %s: unknown status %q", in.Source, in.Status)
+	}
+	if (sum.Status == ListValid || sum.Status == ListExpired) && in.Project == "" {
+		sum.Status = ListSkipped
+		vo := ""
+		if in.List != nil {
+			vo = in.List.VO
+		}
+		sum.Reason = cmp.Or(in.Reason, fmt.Sprintf("no project mapped for VO %q", vo))
+	}
+	lk := listKey{in.Project, id}
+	if sum.Status == ListValid || sum.Status == ListExpired {
+		if other, dup := b.seen[lk]; dup {
+			// The list is read through other; this copy adds nothing and,
+			// having been read, protects nothing either.
+			sum.Status = ListSkipped
+			sum.Reason = "same list as " + other + " for the same project"
+			b.addSummary(in, sum)
+			return nil
+		}
+		b.seen[lk] = in.Source
+	}
+	switch sum.Status {
+	case ListFailed, ListSkipped:
+		if id != "" {
+			b.protectedIDs[id] = true
+		} else {
+			b.unknownFailed = true
+		}
+		if in.Source != "" {
+			b.protectedURLs[in.Source] = true
+		}
+	case ListExpired:
+		b.listExpired[lk] = true
+		b.idExpired[id] = true
+	case ListValid:
+		b.listValid[lk] = true
+		b.idValid[id] = true
+		sum.Images = b.addImages(in, id)
+	}
+	b.addSummary(in, sum)
+	return nil
+}
+
+func (b *builder) addSummary(in ListInput, sum ListSummary) {
+	b.plan.Lists = append(b.plan.Lists, sum)
+	b.plan.Inputs.Lists = append(b.plan.Inputs.Lists, ListFingerprint{
+		Source: in.Source, ListID: sum.ListID, Status: sum.Status, Digest: in.Digest,
+	})
+}
+
+// addImages records the list's desired images and returns how many there are.
+func (b *builder) addImages(in ListInput, id string) int {
+	n := 0
+	for _, img := range in.List.Images {
+		k := imgKey{in.Project, id, img.ID}
+		if b.desired[k] != nil || b.imageExpired[k] {
+			continue // a repeated entry: the first one wins
+		}
+		if !img.Expires.IsZero() && !b.now.Before(img.Expires) {
+			b.imageExpired[k] = true
+			continue
+		}
+		d := DesiredImage(in.List, img, in.Source, b.policy)
+		b.desired[k] = &wanted{source: in.Source, desired: d}
+		n++
+	}
+	return n
+}
+
+// observe keeps ck's usable images, grouped by key, and counts the rest.
+func (b *builder) observe(observed []glance.Image) map[imgKey][]glance.Image {
+	groups := map[imgKey][]glance.Image{}
+	st := &b.plan.Stats
+	for _, img := range observed {
+		if !IsCK(img, b.policy.Tag, b.managed) {
+			st.Ignored++
+			continue
+		}
+		st.Managed++
+		b.plan.Inputs.Images = append(b.plan.Inputs.Images, ImageFingerprint{ID: img.ID, UpdatedAt: img.UpdatedAt.UTC()})
+		if !usable(img) {
+			st.Unusable++
+			continue
+		}
+		if !retired(img) {
+			b.currentCK++
+		}
+		k := keyOf(img)
+		groups[k] = append(groups[k], img)
+	}
+	return groups
+}
+
+func retired(img glance.Image) bool { return img.Properties[PropRetired] != "" }
+
+// newestFirst orders images so that the one to keep comes first; the id
+// breaks ties so the choice never depends on input order.
+func newestFirst(x, y glance.Image) int {
+	return cmp.Or(y.CreatedAt.Compare(x.CreatedAt), cmp.Compare(x.ID, y.ID))
+}

@@ -1,0 +1,184 @@
+package plan
+
+import (
+	"cmp"
+	"slices"
+	"strconv"
+
+	"github.com/ck-sync/ck/pkg/glance"
+)
+
+// decide compares every key that is desired or observed and plans its
+// changes.
+func (b *builder) decide(groups map[imgKey][]glance.Image) {
+	keys := make([]imgKey, 0, len(groups)+len(b.desired))
+	for k := range groups {
+		keys = append(keys, k)
+	}
+	for k := range b.desired {
+		if _, ok := groups[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	for _, k := range keys {
+		var current, old []glance.Image
+		for _, img := range groups[k] {
+			if retired(img) {
+				old = append(old, img)
+			} else {
+				current = append(current, img)
+			}
+		}
+		slices.SortFunc(current, newestFirst)
+		slices.SortFunc(old, newestFirst)
+		if w := b.desired[k]; w != nil {
+			b.decideDesired(k, w, current, old)
+		} else {
+			b.decideUndesired(k, current, old)
+		}
+	}
+}
+
+// decideDesired plans a listed image: create, replace, update, republish
+// or nothing, and retires duplicates of the image it keeps.
+func (b *builder) decideDesired(k imgKey, w *wanted, current, old []glance.Image) {
+	d := w.desired
+	base := Change{
+		Project: k.project, ListID: k.listID, ImageID: k.imageID,
+		Title: d.Properties[PropTitle], Source: w.source, Size: d.Size, SHA512: d.SHA512,
+	}
+	if base.Title == "" {
+		base.Title = d.Name
+	}
+	if len(current) == 0 {
+		if i := slices.IndexFunc(old, func(img glance.Image) bool { return sameBytes(img, d) }); i >= 0 {
+			c := base
+			c.Action, c.Reason, c.GlanceImageID = ActionUpdateMetadata, ReasonRepublished, old[i].ID
+			c.Patch = RepublishPatch(old[i], d)
+			b.add(c)
+			b.plan.Stats.Retired += len(old) - 1
+			return
+		}
+		c := base
+		c.Action, c.Reason, c.Desired = ActionCreate, ReasonNew, &d
+		b.add(c)
+		b.plan.Stats.Retired += len(old)
+		return
+	}
+	b.plan.Stats.Retired += len(old)
+	keep := current[0]
+	for _, dup := range current[1:] {
+		b.retire(k, dup, ReasonDuplicate)
+	}
+	c := base
+	c.GlanceImageID = keep.ID
+	switch {
+	case !sameBytes(keep, d):
+		c.Action, c.Reason, c.Desired = ActionReplace, ReasonContentChanged, &d
+		c.Patch = RetirePatch(keep, b.now)
+	default:
+		c.Patch = MetadataPatch(keep, d)
+		if len(c.Patch) == 0 {
+			b.plan.Stats.Unchanged++
+			return
+		}
+		c.Action, c.Reason = ActionUpdateMetadata, ReasonMetadataChanged
+	}
+	b.add(c)
+}
+
+// sameBytes compares what ck recorded of an image's content with the list:
+// only the checksum and size decide a re-upload, never the URI or version.
+func sameBytes(img glance.Image, d Desired) bool {
+	return img.Properties[PropSHA512] == d.SHA512 &&
+		img.Properties[PropSize] == strconv.FormatInt(d.Size, 10)
+}
+
+// decideUndesired retires the current images of a key no list wants,
+// unless the safety rules say it must be left alone.
+func (b *builder) decideUndesired(k imgKey, current, old []glance.Image) {
+	b.plan.Stats.Retired += len(old)
+	if len(current) == 0 {
+		return
+	}
+	reason, ok := b.retireReason(k, current)
+	if !ok {
+		return
+	}
+	for _, img := range current {
+		b.retire(k, img, reason)
+	}
+}
+
+// retireReason says why the images of an undesired key retire, or false
+// when they must be kept (their list failed or is not in this run).
+func (b *builder) retireReason(k imgKey, current []glance.Image) (Reason, bool) {
+	lk := listKey{k.project, k.listID}
+	protected := b.protectedIDs[k.listID] || slices.ContainsFunc(current, func(img glance.Image) bool {
+		return b.protectedURLs[img.Properties[PropListURL]]
+	})
+	switch {
+	case protected:
+		// Never confuse "could not read" with "removed" (spec §7).
+		b.plan.Stats.Kept += len(current)
+		return "", false
+	case b.imageExpired[k]:
+		return ReasonImageExpired, true
+	case b.listExpired[lk]:
+		return ReasonListExpired, true
+	case b.listValid[lk]:
+		return ReasonRemovedFromList, true
+	case b.idValid[k.listID]:
+		return ReasonProjectChanged, true
+	case b.idExpired[k.listID]:
+		return ReasonListExpired, true
+	case b.policy.FullSet && !b.unknownFailed:
+		return ReasonUnsubscribed, true
+	}
+	b.plan.Stats.OutOfScope += len(current)
+	return "", false
+}
+
+func (b *builder) retire(k imgKey, img glance.Image, reason Reason) {
+	b.add(Change{
+		Action: ActionRetire, Reason: reason,
+		Project: k.project, ListID: k.listID, ImageID: k.imageID,
+		Title:         cmp.Or(img.Properties[PropTitle], img.Name),
+		Source:        img.Properties[PropListURL],
+		GlanceImageID: img.ID,
+		Patch:         RetirePatch(img, b.now),
+		Size:          img.Size,
+		SHA512:        img.Properties[PropSHA512],
+	})
+}
+
+func (b *builder) add(c Change) { b.plan.Changes = append(b.plan.Changes, c) }
+
+// finish orders the plan, counts it and applies the retire guard.
+func (b *builder) finish() (*Plan, error) {
+	p := b.plan
+	slices.SortFunc(p.Changes, func(x, y Change) int {
+		return cmp.Or(
+			cmp.Compare(x.Project, y.Project), cmp.Compare(x.ListID, y.ListID),
+			cmp.Compare(x.ImageID, y.ImageID), cmp.Compare(x.Action.rank(), y.Action.rank()),
+			cmp.Compare(x.GlanceImageID, y.GlanceImageID))
+	})
+	for _, c := range p.Changes {
+		switch c.Action {
+		case ActionCreate:
+			p.Stats.Create++
+		case ActionReplace:
+			p.Stats.Replace++
+		case ActionUpdateMetadata:
+			p.Stats.Update++
+		case ActionRetire:
+			p.Stats.Retire++
+		}
+	}
+	sortInputs(&p.Inputs)
+	if limit := b.policy.retireLimit(b.currentCK); limit >= 0 && p.Stats.Retire > limit {
+		p.Blocked = &GuardError{Action: ActionRetire, Count: p.Stats.Retire, Limit: limit}
+		return p, p.Blocked
+	}
+	return p, nil
+}

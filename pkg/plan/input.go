@@ -1,0 +1,76 @@
+package plan
+
+import "github.com/ck-sync/ck/pkg/imagelist"
+
+// ListInput is one subscribed list as the fetch/verify stages left it.
+type ListInput struct {
+	// Source is the list URL with credentials removed; it is written into
+	// ck_list_url and shown to people, so it must never carry a token.
+	Source string
+	Status ListStatus
+	// List is the parsed list; nil when the list failed or was skipped
+	// before it could be parsed. Required for ListValid.
+	List *imagelist.List
+	// ListID is the list's dc:identifier when it is known without List
+	// (e.g. from the configuration or a previous parse); may be "".
+	ListID string
+	// Project is the resolved owner project id for the list's images;
+	// "" means the VO is unmapped and the list is skipped.
+	Project string
+	// Reason says why the list failed or was skipped, for the report.
+	Reason string
+	// Digest is the sha256 (hex) of the list's bytes as fetched, used to
+	// tell whether a saved plan is stale; may be "".
+	Digest string
+}
+
+// id returns the list's dc:identifier, from the parsed list if there is one.
+func (in ListInput) id() string {
+	if in.List != nil && in.List.ID != "" {
+		return in.List.ID
+	}
+	return in.ListID
+}
+
+// Policy holds the settings that shape a plan.
+type Policy struct {
+	Tag        string // ck's Glance tag; "" means DefaultTag
+	NamePrefix string // prepended to dc:title to make the image name
+	Visibility string // visibility of new images; "" means DefaultVisibility
+	// ManagedProjects lists the owner projects whose images may be ck's
+	// (spec §5). Every ListInput.Project is managed too, so callers need
+	// only add projects that no list maps to (e.g. a removed VO's).
+	ManagedProjects []string
+	// MaxRetire caps the number of retirements: > 0 is an absolute limit,
+	// < 0 means no limit, 0 means use MaxRetirePercent.
+	MaxRetire int
+	// MaxRetirePercent is the limit as a percentage of ck's current
+	// (non-retired) images, used when MaxRetire is 0; 0 means
+	// DefaultMaxRetirePercent. See DefaultLimit.
+	MaxRetirePercent float64
+	// FullSet is true when the run was given every subscribed list (no LIST
+	// arguments). Only then are ck's images of lists that are not in the
+	// input retired as unsubscribed; otherwise they are out of scope.
+	FullSet bool
+}
+
+// Defaults applied by Build to a zero Policy field.
+const (
+	DefaultTag              = "ck"
+	DefaultVisibility       = "private"
+	DefaultMaxRetirePercent = 25.0
+)
+
+// withDefaults fills unset fields so that the rest of the package need not.
+func (p Policy) withDefaults() Policy {
+	if p.Tag == "" {
+		p.Tag = DefaultTag
+	}
+	if p.Visibility == "" {
+		p.Visibility = DefaultVisibility
+	}
+	if p.MaxRetirePercent == 0 {
+		p.MaxRetirePercent = DefaultMaxRetirePercent
+	}
+	return p
+}

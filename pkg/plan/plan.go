@@ -1,0 +1,134 @@
+// Package plan computes what ck must do to bring Glance in line with the
+// subscribed image lists (spec §7). Build is one pure function of the
+// verified lists, the observed Glance images, a Policy and the time; the
+// result is a Plan value that pkg/plan/render prints and pkg/apply executes.
+package plan
+
+import "time"
+
+// FormatVersion is the version of the Plan's JSON schema (docs/plan-json.md).
+// It changes only when a consumer of the JSON would have to change.
+const FormatVersion = "1"
+
+// Plan is the complete, ordered set of changes for one run.
+type Plan struct {
+	FormatVersion string        `json:"format_version"`
+	Created       time.Time     `json:"created"`
+	Changes       []Change      `json:"changes"`
+	Lists         []ListSummary `json:"lists"`
+	Stats         Stats         `json:"stats"`
+	// Blocked is set when the plan would retire more images than the
+	// policy allows; nothing in such a plan may be applied.
+	Blocked *GuardError `json:"blocked,omitempty"`
+	// Inputs fingerprints what the plan was computed from, so that a saved
+	// plan can be refused once the lists or the images have changed.
+	Inputs Inputs `json:"inputs"`
+}
+
+// Empty reports whether the plan has no changes to apply.
+func (p *Plan) Empty() bool { return len(p.Changes) == 0 }
+
+// Action is what a change does to Glance.
+type Action string
+
+// The actions, in the order changes to the same image are sorted.
+const (
+	ActionCreate         Action = "create"          // upload a new image
+	ActionReplace        Action = "replace"         // upload new bytes, then retire the old image
+	ActionUpdateMetadata Action = "update-metadata" // patch properties in place, no transfer
+	ActionRetire         Action = "retire"          // set ck_retired and hide the image
+)
+
+// rank orders actions within one (project, list, image) key.
+func (a Action) rank() int {
+	switch a {
+	case ActionCreate:
+		return 0
+	case ActionReplace:
+		return 1
+	case ActionUpdateMetadata:
+		return 2
+	case ActionRetire:
+		return 3
+	}
+	return 4
+}
+
+// Reason is why a change is planned; it is separate from the Action so that
+// an operator sees both what happens and what caused it.
+type Reason string
+
+// The reasons. Each action has its own set; see docs/plan-json.md.
+const (
+	ReasonNew             Reason = "new"               // create: listed, not in Glance
+	ReasonContentChanged  Reason = "content-changed"   // replace: sha512 or size differs
+	ReasonMetadataChanged Reason = "metadata-changed"  // update-metadata: a ck-written field differs
+	ReasonRepublished     Reason = "republished"       // update-metadata: a retired image is listed again, same bytes
+	ReasonRemovedFromList Reason = "removed-from-list" // retire: its list no longer holds it
+	ReasonListExpired     Reason = "list-expired"      // retire: its list expired
+	ReasonImageExpired    Reason = "image-expired"     // retire: its own dc:date:expires passed
+	ReasonUnsubscribed    Reason = "unsubscribed"      // retire: its list is no longer subscribed
+	ReasonProjectChanged  Reason = "project-changed"   // retire: its list's images now go to another project
+	ReasonDuplicate       Reason = "duplicate"         // retire: a newer current image has the same key
+)
+
+// Change is one planned change to one image.
+type Change struct {
+	Action  Action `json:"action"`
+	Reason  Reason `json:"reason"`
+	Project string `json:"project"`  // owner project id
+	ListID  string `json:"list_id"`  // list dc:identifier
+	ImageID string `json:"image_id"` // image dc:identifier
+	Title   string `json:"title"`    // image dc:title, for people
+	Source  string `json:"source,omitempty"`
+	// GlanceImageID is the existing Glance image the change acts on: the
+	// image to patch or retire, or the old image a replace retires.
+	GlanceImageID string `json:"glance_image_id,omitempty"`
+	// Desired is the image to upload (create, replace).
+	Desired *Desired `json:"desired,omitempty"`
+	// Patch is the exact JSON patch for GlanceImageID (update-metadata,
+	// retire; for replace, the patch that retires the old image).
+	Patch  []PatchOp `json:"patch,omitempty"`
+	Size   int64     `json:"size"`   // bytes of the image concerned
+	SHA512 string    `json:"sha512"` // lower-case hex
+}
+
+// ListStatus is the outcome of fetching and verifying one list.
+type ListStatus string
+
+// The list statuses.
+const (
+	ListValid   ListStatus = "valid"   // verified and current: fully planned
+	ListExpired ListStatus = "expired" // verified but expired: its images retire
+	ListFailed  ListStatus = "failed"  // could not fetch, parse or verify: its images are kept
+	ListSkipped ListStatus = "skipped" // not processed (e.g. VO unmapped): its images are kept
+)
+
+// ListSummary reports what happened to one input list.
+type ListSummary struct {
+	Source  string     `json:"source"`
+	ListID  string     `json:"list_id,omitempty"`
+	Title   string     `json:"title,omitempty"`
+	Status  ListStatus `json:"status"`
+	Project string     `json:"project,omitempty"`
+	Reason  string     `json:"reason,omitempty"`
+	Expires *time.Time `json:"expires,omitempty"`
+	Images  int        `json:"images"` // images of the list that are desired this run
+}
+
+// Stats counts what the plan looked at, including what it left alone.
+type Stats struct {
+	Create    int `json:"create"`
+	Replace   int `json:"replace"`
+	Update    int `json:"update"`
+	Retire    int `json:"retire"`
+	Unchanged int `json:"unchanged"` // desired images already up to date
+	Managed   int `json:"managed"`   // observed images that are ck's (spec §5)
+	Ignored   int `json:"ignored"`   // observed images that are not ck's: never touched
+	Kept      int `json:"kept"`      // ck's images of failed or skipped lists, left as they are
+	// OutOfScope counts ck's images of lists not given to this run when
+	// the run was not given the full subscription set.
+	OutOfScope int `json:"out_of_scope"`
+	Retired    int `json:"retired"`  // ck's images already retired, left for prune
+	Unusable   int `json:"unusable"` // ck's images not active (queued, killed, ...): never current
+}

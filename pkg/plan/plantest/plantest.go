@@ -1,0 +1,171 @@
+// Package plantest builds image lists and Glance images for tests of the
+// planner and of the packages that consume plans, and applies a plan to an
+// in-memory set of images the way pkg/apply would apply it to Glance.
+package plantest
+
+import (
+	"crypto/sha512"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/ck-sync/ck/pkg/glance"
+	"github.com/ck-sync/ck/pkg/imagelist"
+	"github.com/ck-sync/ck/pkg/plan"
+)
+
+// Now is the time every fixture is planned at.
+var Now = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+
+// SHA returns a deterministic sha512 hex digest for seed.
+func SHA(seed string) string {
+	sum := sha512.Sum512([]byte(seed))
+	return hex.EncodeToString(sum[:])
+}
+
+// Image returns a valid list image whose checksum derives from id and
+// version; Raw is filled from the fields as the parser would.
+func Image(id, title, version string) imagelist.Image {
+	img := imagelist.Image{
+		ID: id, Title: title, Description: title + " for tests",
+		URI:     "https://images.example.org/" + id + ".qcow2",
+		SHA512:  SHA(id + "@" + version),
+		Size:    1 << 30,
+		Version: version, Format: "QCOW2", Hypervisor: "KVM",
+		Arch: "amd64", OS: "Linux", OSName: "Ubuntu", OSVersion: "22.04",
+		MPURI:      "https://appdb.egi.eu/store/vm/image/" + id + ":1/",
+		RAMMinimum: 512,
+	}
+	return WithRaw(img)
+}
+
+// WithRaw recomputes img.Raw from its fields; call it after changing them.
+func WithRaw(img imagelist.Image) imagelist.Image {
+	raw := map[string]any{
+		"dc:identifier": img.ID, "dc:title": img.Title, "dc:description": img.Description,
+		"hv:uri": img.URI, "sl:checksum:sha512": img.SHA512, "hv:size": img.Size,
+		"hv:version": img.Version, "hv:format": img.Format, "sl:arch": img.Arch,
+		"sl:os": img.OS, "sl:osname": img.OSName, "sl:osversion": img.OSVersion,
+		"ad:mpuri": img.MPURI, "hv:ram_minimum": strconv.FormatInt(img.RAMMinimum, 10),
+	}
+	if !img.Expires.IsZero() {
+		raw["dc:date:expires"] = img.Expires.Format(time.RFC3339)
+	}
+	img.Raw, _ = json.Marshal(raw)
+	return img
+}
+
+// List returns a parsed list expiring at expires.
+func List(id, vo string, expires time.Time, images ...imagelist.Image) *imagelist.List {
+	return &imagelist.List{
+		ID: id, Title: "List " + id, VO: vo, Version: "1",
+		Created: Now.Add(-24 * time.Hour), Expires: expires,
+		Endorser: imagelist.Endorser{DN: "/DC=EU/DC=EGI/C=NL/O=Hosts/O=EGI.eu/CN=appdb.egi.eu", CA: "/DC=ORG/DC=SEE-GRID/CN=SEE-GRID CA 2013"},
+		Images:   images,
+	}
+}
+
+// CKImage returns the active Glance image ck would have made for img of
+// list in project, as if uploaded at created.
+func CKImage(list *imagelist.List, img imagelist.Image, source, project, glanceID string, created time.Time, p plan.Policy) glance.Image {
+	return FromDesired(plan.DesiredImage(list, img, source, p), project, glanceID, created)
+}
+
+// FromDesired returns the Glance image that uploading d would produce.
+func FromDesired(d plan.Desired, project, glanceID string, created time.Time) glance.Image {
+	return glance.Image{
+		ID: glanceID, Name: d.Name, Owner: project, Status: "active",
+		Visibility: d.Visibility, Tags: slices.Clone(d.Tags),
+		Properties: maps.Clone(d.Properties),
+		DiskFormat: "qcow2", ContainerFormat: "bare",
+		MinRAM: d.MinRAM, MinDisk: d.MinDisk, Size: d.Size,
+		HashAlgo: "sha512", HashValue: d.SHA512,
+		CreatedAt: created, UpdatedAt: created,
+	}
+}
+
+// Apply returns observed after applying every change of p in memory, the
+// way pkg/apply does it on Glance: uploads get fresh ids and are newer
+// than anything observed; patches are applied to the images they name.
+func Apply(observed []glance.Image, p *plan.Plan, now time.Time) ([]glance.Image, error) {
+	out := make([]glance.Image, len(observed))
+	byID := map[string]int{}
+	for i, img := range observed {
+		img.Properties = maps.Clone(img.Properties)
+		img.Tags = slices.Clone(img.Tags)
+		out[i] = img
+		byID[img.ID] = i
+	}
+	patch := func(id string, ops []plan.PatchOp) error {
+		i, ok := byID[id]
+		if !ok {
+			return fmt.Errorf("patch of unknown image %s", id)
+		}
+		img, err := ApplyPatch(out[i], ops)
+		if err != nil {
+			return fmt.Errorf("image %s: %w", id, err)
+		}
+		img.UpdatedAt = now
+		out[i] = img
+		return nil
+	}
+	for n, c := range p.Changes {
+		switch c.Action {
+		case plan.ActionCreate, plan.ActionReplace:
+			id := fmt.Sprintf("uploaded-%03d", n)
+			byID[id] = len(out)
+			out = append(out, FromDesired(*c.Desired, c.Project, id, now.Add(time.Duration(n+1)*time.Second)))
+			if c.Action == plan.ActionReplace {
+				if err := patch(c.GlanceImageID, c.Patch); err != nil {
+					return nil, err
+				}
+			}
+		case plan.ActionUpdateMetadata, plan.ActionRetire:
+			if err := patch(c.GlanceImageID, c.Patch); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, fmt.Errorf("unknown action %q", c.Action)
+		}
+	}
+	return out, nil
+}
+
+// ApplyPatch applies a JSON patch to an in-memory image.
+func ApplyPatch(img glance.Image, ops []plan.PatchOp) (glance.Image, error) {
+	img.Properties = maps.Clone(img.Properties)
+	if img.Properties == nil {
+		img.Properties = map[string]string{}
+	}
+	for _, op := range ops {
+		var ok bool
+		switch op.Path {
+		case "/name":
+			img.Name, ok = op.Value.(string)
+		case "/visibility":
+			img.Visibility, ok = op.Value.(string)
+		case "/min_ram":
+			img.MinRAM, ok = op.Value.(int)
+		case "/os_hidden":
+			img.Hidden, ok = op.Value.(bool)
+		default:
+			key := op.Path[1:]
+			if op.Op == plan.OpRemove {
+				_, ok = img.Properties[key]
+				delete(img.Properties, key)
+				break
+			}
+			var s string
+			s, ok = op.Value.(string)
+			img.Properties[key] = s
+		}
+		if !ok {
+			return img, fmt.Errorf("bad patch op %+v", op)
+		}
+	}
+	return img, nil
+}

@@ -1,0 +1,122 @@
+package render_test
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/ck-sync/ck/pkg/glance"
+	"github.com/ck-sync/ck/pkg/plan"
+	pt "github.com/ck-sync/ck/pkg/plan/plantest"
+	"github.com/ck-sync/ck/pkg/plan/render"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// plans returns the plans the golden files show, by name.
+func plans(t *testing.T) map[string]*plan.Plan {
+	t.Helper()
+	lists, observed, pol := pt.Scenario()
+	every, err := plan.Build(lists, observed, pol, pt.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	img := pt.Image("c7", "CentOS 7 [x86_64]", "1")
+	l := pt.List("list-1", "alpha.vo", pt.Now.Add(24*time.Hour), img)
+	in := []plan.ListInput{{Source: pt.SourceAlpha, Status: plan.ListValid, List: l, Project: pt.ProjectAlpha, Digest: pt.SHA("l")[:64]}}
+	up := []glance.Image{pt.CKImage(l, img, pt.SourceAlpha, pt.ProjectAlpha, "g-c7", pt.Now.Add(-time.Hour), pol)}
+	empty, err := plan.Build(in, up, pol, pt.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	strict := pol
+	strict.MaxRetire = 0 // the default: 25% of ck's images
+	blocked, err := plan.Build(lists, observed, strict, pt.Now)
+	if blocked == nil || blocked.Blocked == nil {
+		t.Fatalf("want a blocked plan, got error %v", err)
+	}
+	return map[string]*plan.Plan{"every": every, "empty": empty, "blocked": blocked}
+}
+
+func TestGolden(t *testing.T) {
+	all := plans(t)
+	tests := []struct {
+		name   string
+		plan   string
+		render func(*bytes.Buffer, *plan.Plan) error
+	}{
+		{"every.txt", "every", text(false)},
+		{"every-color.txt", "every", text(true)},
+		{"every.json", "every", jsonDoc},
+		{"empty.txt", "empty", text(false)},
+		{"empty.json", "empty", jsonDoc},
+		{"blocked.txt", "blocked", text(false)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := tt.render(&buf, all[tt.plan]); err != nil {
+				t.Fatal(err)
+			}
+			golden := filepath.Join("testdata", tt.name+".golden")
+			if *update {
+				if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test ./pkg/plan/render -update)", err)
+			}
+			if !bytes.Equal(buf.Bytes(), want) {
+				t.Errorf("%s differs from %s:\n%s", tt.name, golden, buf.String())
+			}
+		})
+	}
+}
+
+func text(color bool) func(*bytes.Buffer, *plan.Plan) error {
+	return func(b *bytes.Buffer, p *plan.Plan) error {
+		return render.Text(b, p, render.TextOptions{Color: color, ProjectNames: pt.ProjectNames})
+	}
+}
+
+func jsonDoc(b *bytes.Buffer, p *plan.Plan) error { return render.JSON(b, p) }
+
+func TestJSONParsesBack(t *testing.T) {
+	for name, p := range plans(t) {
+		t.Run(name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := render.JSON(&buf, p); err != nil {
+				t.Fatal(err)
+			}
+			back, err := plan.Parse(buf.Bytes())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var again bytes.Buffer
+			if err := render.JSON(&again, back); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(buf.Bytes(), again.Bytes()) {
+				t.Errorf("JSON(Parse(JSON(p))) differs from JSON(p)")
+			}
+		})
+	}
+}
+
+func TestTextHasNoColorUnlessAsked(t *testing.T) {
+	p := plans(t)["every"]
+	var buf bytes.Buffer
+	if err := render.Text(&buf, p, render.TextOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(buf.Bytes(), []byte("\x1b[")) {
+		t.Errorf("Text without Color wrote ANSI escapes")
+	}
+}

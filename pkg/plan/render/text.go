@@ -1,0 +1,239 @@
+package render
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/ck-sync/ck/pkg/plan"
+)
+
+// TextOptions controls the human rendering.
+type TextOptions struct {
+	Color        bool              // ANSI colours; set only when writing to a terminal
+	ProjectNames map[string]string // project id → name, shown instead of the id when known
+}
+
+// ANSI SGR codes used by the text rendering.
+const (
+	ansiReset  = "\x1b[0m"
+	ansiBold   = "\x1b[1m"
+	ansiRed    = "\x1b[31m"
+	ansiGreen  = "\x1b[32m"
+	ansiYellow = "\x1b[33m"
+	ansiCyan   = "\x1b[36m"
+)
+
+// symbols follows Terraform's diff notation.
+var symbols = map[plan.Action]struct{ sym, color string }{
+	plan.ActionCreate:         {"+", ansiGreen},
+	plan.ActionUpdateMetadata: {"~", ansiYellow},
+	plan.ActionReplace:        {"-/+", ansiCyan},
+	plan.ActionRetire:         {"-", ansiRed},
+}
+
+// maxValue is how many characters of a property value a patch line shows;
+// APPLIANCE_ATTRIBUTES alone can be kilobytes long.
+const maxValue = 60
+
+// Text writes p for people: one line per change (with the patch of each
+// metadata update below it), one line per list that was not fully
+// planned, and a summary line.
+func Text(w io.Writer, p *plan.Plan, opts TextOptions) error {
+	t := &textWriter{w: w, opts: opts}
+	for _, c := range p.Changes {
+		t.titleWidth = max(t.titleWidth, min(utf8.RuneCountInString(strconv.Quote(c.Title)), maxTitle))
+		t.projectWidth = max(t.projectWidth, utf8.RuneCountInString(t.project(c.Project)))
+	}
+	for _, c := range p.Changes {
+		t.change(c)
+	}
+	first := true
+	for _, l := range p.Lists {
+		if l.Status == plan.ListValid {
+			continue
+		}
+		if first {
+			t.printf("\n")
+			first = false
+		}
+		t.list(l)
+	}
+	t.printf("\n")
+	t.summary(p)
+	return t.err
+}
+
+type textWriter struct {
+	w            io.Writer
+	opts         TextOptions
+	titleWidth   int // quoted titles are padded to this many runes to align columns
+	projectWidth int // likewise for project names
+	err          error
+}
+
+// maxTitle caps the title column so one long title does not push every
+// other line's columns off screen.
+const maxTitle = 40
+
+func (t *textWriter) printf(format string, args ...any) {
+	if t.err == nil {
+		_, t.err = fmt.Fprintf(t.w, format, args...)
+	}
+}
+
+func (t *textWriter) paint(color, s string) string {
+	if !t.opts.Color || color == "" {
+		return s
+	}
+	return color + s + ansiReset
+}
+
+func (t *textWriter) project(id string) string {
+	if name := t.opts.ProjectNames[id]; name != "" {
+		return name
+	}
+	return id
+}
+
+func (t *textWriter) change(c plan.Change) {
+	s := symbols[c.Action]
+	head := t.paint(s.color, fmt.Sprintf("%3s %-15s", s.sym, c.Action))
+	t.printf("%s  %s  project %s  %s/%s  (%s)\n", head, pad(strconv.Quote(c.Title), t.titleWidth),
+		pad(t.project(c.Project), t.projectWidth), short(c.ListID), short(c.ImageID), c.Reason)
+	if c.Action != plan.ActionUpdateMetadata {
+		return
+	}
+	for _, op := range c.Patch {
+		t.op(op)
+	}
+}
+
+func (t *textWriter) op(op plan.PatchOp) {
+	name := strings.TrimPrefix(op.Path, "/")
+	switch op.Op {
+	case plan.OpAdd:
+		t.printf("        %s %s: %s\n", t.paint(ansiGreen, "+"), name, value(op.Value))
+	case plan.OpRemove:
+		t.printf("        %s %s: %s\n", t.paint(ansiRed, "-"), name, value(op.Old))
+	default:
+		if keys, ok := changedKeys(op.Old, op.Value); ok {
+			t.printf("        %s %s: %s changed\n", t.paint(ansiYellow, "~"), name, strings.Join(keys, ", "))
+			return
+		}
+		t.printf("        %s %s: %s → %s\n", t.paint(ansiYellow, "~"), name, value(op.Old), value(op.Value))
+	}
+}
+
+func (t *textWriter) list(l plan.ListSummary) {
+	effect := "its images are kept"
+	if l.Status == plan.ListExpired {
+		effect = "its images are retired"
+	}
+	id := l.ListID
+	if id == "" {
+		id = "(unknown id)"
+	}
+	reason := l.Reason
+	if reason != "" {
+		reason += "; "
+	}
+	t.printf("%s %-8s %s  %s: %s%s\n", t.paint(ansiYellow, "  !"), l.Status, id, l.Source, reason, effect)
+}
+
+func (t *textWriter) summary(p *plan.Plan) {
+	st := p.Stats
+	if p.Empty() {
+		t.printf("%s %s up to date.\n", t.paint(ansiBold, "No changes."), count(st.Unchanged, "image", "images"))
+	} else {
+		t.printf("%s %d to create, %d to replace, %d to update, %d to retire. %d unchanged.\n",
+			t.paint(ansiBold, "Plan:"), st.Create, st.Replace, st.Update, st.Retire, st.Unchanged)
+	}
+	var left []string
+	for _, part := range []struct {
+		n           int
+		what, whats string
+	}{
+		{st.Kept, "image of failed or skipped lists", "images of failed or skipped lists"},
+		{st.OutOfScope, "image of lists not in this run", "images of lists not in this run"},
+		{st.Retired, "already retired", "already retired"},
+		{st.Unusable, "image not active", "images not active"},
+		{st.Ignored, "image not ck's", "images not ck's"},
+	} {
+		if part.n > 0 {
+			left = append(left, count(part.n, part.what, part.whats))
+		}
+	}
+	if len(left) > 0 {
+		t.printf("Left alone: %s.\n", strings.Join(left, ", "))
+	}
+	if b := p.Blocked; b != nil {
+		t.printf("%s the plan would %s %d images, more than the limit of %d (--max-retire). Nothing will be changed.\n",
+			t.paint(ansiBold+ansiRed, "Blocked:"), b.Action, b.Count, b.Limit)
+	}
+}
+
+// pad right-pads s with spaces to width runes.
+func pad(s string, width int) string {
+	if n := width - utf8.RuneCountInString(s); n > 0 {
+		return s + strings.Repeat(" ", n)
+	}
+	return s
+}
+
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
+
+// short keeps the first 8 characters of an id: enough to tell AppDB's
+// UUIDs apart on one screen, short enough to keep the line readable.
+func short(id string) string {
+	if len(id) <= 8 {
+		return id
+	}
+	return id[:8]
+}
+
+// changedKeys names the top-level keys that differ between two JSON
+// objects held in strings (APPLIANCE_ATTRIBUTES): far more telling than
+// two truncated blobs. ok is false when either value is not such an object.
+func changedKeys(oldV, newV any) (keys []string, ok bool) {
+	var a, b map[string]json.RawMessage
+	olds, ok1 := oldV.(string)
+	ns, ok2 := newV.(string)
+	if !ok1 || !ok2 || json.Unmarshal([]byte(olds), &a) != nil || json.Unmarshal([]byte(ns), &b) != nil || a == nil || b == nil {
+		return nil, false
+	}
+	for k, v := range a {
+		if w, in := b[k]; !in || !bytes.Equal(v, w) {
+			keys = append(keys, k)
+		}
+	}
+	for k := range b {
+		if _, in := a[k]; !in {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	return keys, len(keys) > 0
+}
+
+// value renders a patch value on one line.
+func value(v any) string {
+	s, ok := v.(string)
+	if !ok {
+		return fmt.Sprint(v)
+	}
+	if utf8.RuneCountInString(s) > maxValue {
+		s = string([]rune(s)[:maxValue]) + "…"
+	}
+	return strconv.Quote(s)
+}
