@@ -31,7 +31,8 @@ type List struct {
 	// Skipped holds one entry per image entry that was reported and
 	// skipped because it was malformed; it never fails the whole list.
 	Skipped []ImageError
-	// Extra keeps list-level keys ck does not interpret, as raw JSON.
+	// Extra keeps list-level keys ck does not interpret, as compact raw
+	// JSON (e.g. ad:swid); nil when there are none.
 	Extra map[string]json.RawMessage
 }
 
@@ -62,9 +63,9 @@ type Image struct {
 	Comments    string    // sl:comments
 	MPURI       string    // ad:mpuri (AppDB marketplace URI)
 	VO          string    // ad:vo at image level, "" when absent
-	RAMMinimum  int64     // hv:ram_minimum as written (0 when absent); unit rule lives with the planner
-	CoreMinimum int64     // hv:core_minimum (0 when absent)
-	Expires     time.Time // image dc:date:expires, zero when absent
+	RAMMinimum  int64     // hv:ram_minimum as written (0 when absent, negative or unparsable); unit rule lives with the planner
+	CoreMinimum int64     // hv:core_minimum (0 when absent, negative or unparsable)
+	Expires     time.Time // image dc:date:expires in UTC, zero when absent (a malformed one skips the image)
 	// Raw is the whole hv:image object exactly as received (compact JSON),
 	// unknown keys included; it feeds APPLIANCE_ATTRIBUTES.
 	Raw json.RawMessage
@@ -78,6 +79,7 @@ type ImageError struct {
 	Reason string // what was wrong, with observed and expected values
 }
 
+// Error renders "image #<index> <id>: <field>: <reason>".
 func (e ImageError) Error() string {
 	id := e.ID
 	if id == "" {
