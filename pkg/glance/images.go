@@ -1,0 +1,212 @@
+package glance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"sync"
+
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
+	"github.com/gophercloud/gophercloud/v2/pagination"
+)
+
+// listQuery is a raw image-list query: gophercloud's ListOpts cannot filter on
+// custom properties, which ck needs (ck_list_id=…).
+type listQuery url.Values
+
+// ToImageListQuery implements images.ListOptsBuilder.
+func (q listQuery) ToImageListQuery() (string, error) {
+	return "?" + url.Values(q).Encode(), nil
+}
+
+// listQueries builds one query per os_hidden value: Glance leaves hidden
+// images out of lists unless asked for them, and cannot be asked for both.
+func listQueries(f ListFilter, pageSize int) []listQuery {
+	var out []listQuery
+	for _, hidden := range []string{"false", "true"} {
+		q := url.Values{}
+		q.Set("limit", fmt.Sprint(pageSize))
+		q.Set("os_hidden", hidden)
+		if f.Tag != "" {
+			q.Set("tag", f.Tag)
+		}
+		if f.Owner != "" {
+			q.Set("owner", f.Owner)
+		}
+		keys := make([]string, 0, len(f.Properties))
+		for k := range f.Properties {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			q.Set(k, f.Properties[k])
+		}
+		out = append(out, listQuery(q))
+	}
+	return out
+}
+
+// ListImages implements Client: two paginated passes (visible, then hidden),
+// no per-image request.
+func (s *Service) ListImages(ctx context.Context, f ListFilter) ([]Image, error) {
+	var out []Image
+	seen := map[string]bool{}
+	for _, q := range listQueries(f, s.pageSize) {
+		err := images.List(s.image, q).EachPage(ctx, func(_ context.Context, page pagination.Page) (bool, error) {
+			imgs, err := images.ExtractImages(page)
+			if err != nil {
+				return false, err
+			}
+			for i := range imgs {
+				// An image whose os_hidden flipped between the passes shows up twice.
+				if seen[imgs[i].ID] {
+					continue
+				}
+				seen[imgs[i].ID] = true
+				out = append(out, fromGophercloud(&imgs[i]))
+			}
+			return true, nil
+		})
+		if err != nil {
+			return nil, wrapErr("list images", err)
+		}
+	}
+	return out, nil
+}
+
+// GetImage implements Client.
+func (s *Service) GetImage(ctx context.Context, id string) (Image, error) {
+	g, err := images.Get(ctx, s.image, id).Extract()
+	if err != nil {
+		return Image{}, wrapErr("get image "+id, err)
+	}
+	return fromGophercloud(g), nil
+}
+
+// CreateImage implements Client.
+func (s *Service) CreateImage(ctx context.Context, spec CreateSpec) (Image, error) {
+	g, err := images.Create(ctx, s.image, createOpts(spec)).Extract()
+	if err != nil {
+		return Image{}, wrapErr(fmt.Sprintf("create image %q", spec.Name), err)
+	}
+	return fromGophercloud(g), nil
+}
+
+// UpdateImage implements Client.
+func (s *Service) UpdateImage(ctx context.Context, id string, ops []Patch) (Image, error) {
+	for _, op := range ops {
+		if op.Op != OpAdd && op.Op != OpReplace && op.Op != OpRemove {
+			return Image{}, fmt.Errorf("update image %s: unknown patch op %q on %s", id, op.Op, op.Path)
+		}
+	}
+	g, err := images.Update(ctx, s.image, id, updateOpts(ops)).Extract()
+	if err != nil {
+		return Image{}, wrapErr("update image "+id, err)
+	}
+	return fromGophercloud(g), nil
+}
+
+// DeleteImage implements Client.
+func (s *Service) DeleteImage(ctx context.Context, id string) error {
+	return wrapErr("delete image "+id, images.Delete(ctx, s.image, id).ExtractErr())
+}
+
+// Deactivate implements Client. gophercloud has no helper for this action.
+func (s *Service) Deactivate(ctx context.Context, id string) error {
+	return s.action(ctx, id, "deactivate")
+}
+
+// Reactivate implements Client.
+func (s *Service) Reactivate(ctx context.Context, id string) error {
+	return s.action(ctx, id, "reactivate")
+}
+
+func (s *Service) action(ctx context.Context, id, name string) error {
+	u := s.image.ServiceURL("images", id, "actions", name)
+	_, err := s.image.Post(ctx, u, nil, nil, &gophercloud.RequestOpts{OkCodes: []int{http.StatusNoContent}})
+	return wrapErr(name+" image "+id, err)
+}
+
+// Upload implements Client. It sends the request itself rather than through
+// gophercloud, whose retry after a 401 would re-send the already consumed
+// stream: Glance would then store a truncated or empty image. After a 401 it
+// re-authenticates, so the caller only has to upload again.
+func (s *Service) Upload(ctx context.Context, id string, body io.Reader) error {
+	op := "upload image " + id
+	if body == nil {
+		return fmt.Errorf("%s: nil body", op)
+	}
+	// Wrapping hides any Len/Seek method, so net/http cannot learn a length:
+	// the body goes chunked, and a read error aborts the request before its
+	// final chunk, so Glance never sees a complete upload.
+	rb := &recordingReader{r: body}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, s.image.ServiceURL("images", id, "file"), rb)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	req.ContentLength = -1
+	req.Header.Set("Content-Type", "application/octet-stream")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", s.provider.UserAgent.Join())
+	token := s.provider.Token()
+	req.Header.Set("X-Auth-Token", token)
+
+	resp, err := s.provider.HTTPClient.Do(req)
+	if rerr := rb.failure(); rerr != nil {
+		if resp != nil {
+			resp.Body.Close()
+		}
+		// The reader's own failure (e.g. a checksum mismatch) is the cause,
+		// not the connection that it broke.
+		return fmt.Errorf("%s: reading data: %w", op, rerr)
+	}
+	if err != nil {
+		return wrapErr(op, err)
+	}
+	defer resp.Body.Close()
+	respBody, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	switch {
+	case resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusOK:
+		return nil
+	case resp.StatusCode == http.StatusUnauthorized:
+		if rerr := s.provider.Reauthenticate(ctx, token); rerr != nil {
+			return &Error{Op: op, Status: resp.StatusCode, Message: "token rejected and re-authentication failed", Kind: ErrUnauthorized, Err: rerr}
+		}
+		e := statusError(op, resp.StatusCode, respBody, nil)
+		e.Message = "token expired during the upload (re-authenticated; upload again)"
+		return e
+	default:
+		return statusError(op, resp.StatusCode, respBody, errors.New(resp.Status))
+	}
+}
+
+// recordingReader remembers the first error other than EOF that its reader
+// returned. net/http reads it from its own goroutine, hence the lock.
+type recordingReader struct {
+	r   io.Reader
+	mu  sync.Mutex
+	err error
+}
+
+func (r *recordingReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && err != io.EOF {
+		r.mu.Lock()
+		if r.err == nil {
+			r.err = err
+		}
+		r.mu.Unlock()
+	}
+	return n, err
+}
+
+func (r *recordingReader) failure() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err
+}
