@@ -1,12 +1,11 @@
+// Command ck keeps an OpenStack site's Glance images in sync with the signed
+// HEPiX image lists it subscribes to.
 package main
 
 import (
-	_ "github.com/gophercloud/gophercloud/v2"
-	_ "github.com/gophercloud/utils/v2/openstack/clientconfig"
-	_ "github.com/schollz/progressbar/v3"
-	_ "github.com/smallstep/pkcs7"
-	_ "github.com/spf13/cobra"
-	_ "gopkg.in/yaml.v3"
+	"os"
+
+	"github.com/ck-sync/ck/pkg/cli/root"
 )
 
-func main() {}
+func main() { os.Exit(root.Main()) }

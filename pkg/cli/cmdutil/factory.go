@@ -1,0 +1,98 @@
+// Package cmdutil holds what every ck command shares: the global flags and
+// their environment/config sources, the IO streams, logging, the exit-code
+// mapping and the factory that builds dependencies lazily.
+package cmdutil
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/ck-sync/ck/pkg/imagelist"
+	"github.com/ck-sync/ck/pkg/trust"
+)
+
+// Factory supplies the dependencies of commands. Fields are set by the root
+// command (or by tests); the methods build the rest from the global flags.
+type Factory struct {
+	IO       *IOStreams
+	Globals  *Globals
+	Redactor *Redactor
+	Logger   *slog.Logger
+	Now      func() time.Time
+	Getenv   func(string) string
+
+	// HTTPClientFunc, when set, replaces the list-fetching HTTP client (tests).
+	HTTPClientFunc func() (*http.Client, error)
+}
+
+// HTTPClient returns the client used to fetch lists.
+func (f *Factory) HTTPClient() (*http.Client, error) {
+	if f.HTTPClientFunc != nil {
+		return f.HTTPClientFunc()
+	}
+	c, err := imagelist.NewHTTPClient(imagelist.HTTPOptions{
+		Timeout:      f.Globals.Timeout,
+		MaxRedirects: 5,
+		ExtraCAFile:  f.Globals.ExtraCAFile,
+		UserAgent:    UserAgent(),
+	})
+	if err != nil {
+		return nil, &UsageError{Flag: "--extra-ca-file", Reason: err.Error()}
+	}
+	return c, nil
+}
+
+// Sources returns the lists to work on: the LIST arguments, or else the
+// subscriptions in --image-lists-file. The second result says whether this
+// is the full subscription set (only then may a missing list mean
+// "unsubscribed").
+func (f *Factory) Sources(args []string) ([]imagelist.Source, bool, error) {
+	full := len(args) == 0
+	if full {
+		lines, err := imagelist.ReadSubscriptions(f.Globals.ImageListsFile)
+		if err != nil {
+			return nil, false, &UsageError{Flag: "--image-lists-file", Reason: err.Error()}
+		}
+		if len(lines) == 0 {
+			return nil, false, &UsageError{Flag: "--image-lists-file", Reason: f.Globals.ImageListsFile + ": no list subscribed"}
+		}
+		args = lines
+	}
+	sources := make([]imagelist.Source, 0, len(args))
+	for i, a := range args {
+		s, err := imagelist.ParseSource(a)
+		if err != nil {
+			where := fmt.Sprintf("LIST argument %d", i+1)
+			if full {
+				where = fmt.Sprintf("%s: entry %d", f.Globals.ImageListsFile, i+1)
+			}
+			return nil, false, &UsageError{Reason: where + ": " + err.Error()}
+		}
+		f.Redactor.Add(s.Secrets()...)
+		sources = append(sources, s)
+	}
+	return sources, full, nil
+}
+
+// CAStore loads --ca-dir.
+func (f *Factory) CAStore() (*trust.CAStore, error) {
+	cas, err := trust.LoadCADir(f.Globals.CADir)
+	if err != nil {
+		return nil, &UsageError{Flag: "--ca-dir", Reason: err.Error()}
+	}
+	return cas, nil
+}
+
+// RunContext returns the context of the whole run, with --run-timeout.
+func (f *Factory) RunContext(parent context.Context) (context.Context, context.CancelFunc) {
+	if f.Globals.RunTimeout > 0 {
+		return context.WithTimeout(parent, f.Globals.RunTimeout)
+	}
+	return context.WithCancel(parent)
+}
+
+// UserAgent is what ck sends to list servers, image servers and Glance.
+func UserAgent() string { return "ck/" + Version }

@@ -1,0 +1,168 @@
+package cmdutil
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"gopkg.in/yaml.v3"
+)
+
+// Globals are the flags every command takes (spec §2). Each can also be set
+// by the environment variable CK_<NAME> and by the YAML file --config;
+// precedence is flag > environment > file > default.
+type Globals struct {
+	Config         string
+	ImageListsFile string
+	CADir          string
+	MappingFile    string
+	OSCloud        string
+	Tag            string
+	Parallel       int
+	Output         string
+	LogLevel       string
+	LogFormat      string
+	Progress       string
+	LockFile       string
+	Timeout        time.Duration
+	RunTimeout     time.Duration
+	ExtraCAFile    string
+
+	RequireCRL            bool
+	InsecureAllowUnsigned bool
+
+	// Pins are per-list expectations from the config file (spec §4.5).
+	Pins []Pin
+}
+
+// Pin fixes what one list must look like, beyond the signature checks.
+type Pin struct {
+	URL        string `yaml:"url"`         // the list URL as given, credentials removed
+	EndorserDN string `yaml:"endorser_dn"` // expected hv:dn (and signer subject)
+	EndorserCA string `yaml:"endorser_ca"` // expected hv:ca (and signer issuer)
+	ListID     string `yaml:"list_id"`     // expected dc:identifier
+}
+
+// Defaults for the global flags.
+const (
+	DefaultImageListsFile = "/etc/cloudkeeper/image-lists.conf"
+	DefaultCADir          = "/etc/grid-security/certificates"
+	DefaultMappingFile    = "/etc/cloudkeeper-os/mapping.json"
+)
+
+// BindGlobals registers the global flags on fs.
+func BindGlobals(fs *pflag.FlagSet, g *Globals) {
+	fs.StringVar(&g.Config, "config", "", "YAML configuration file (keys are flag names; also `lists:` pins)")
+	fs.StringVar(&g.ImageListsFile, "image-lists-file", DefaultImageListsFile, "list subscriptions, one URL per line (cloudkeeper's format)")
+	fs.StringVar(&g.CADir, "ca-dir", DefaultCADir, "trust anchors and CRLs for list signatures (IGTF layout)")
+	fs.StringVar(&g.MappingFile, "mapping-file", DefaultMappingFile, "VO to OpenStack project mapping (cloudkeeper-os format)")
+	fs.StringVar(&g.OSCloud, "os-cloud", os.Getenv("OS_CLOUD"), "cloud in clouds.yaml (default $OS_CLOUD)")
+	fs.StringVar(&g.Tag, "tag", "ck", "Glance tag that marks ck's images")
+	fs.IntVar(&g.Parallel, "parallel", 2, "lists fetched and images transferred at once")
+	fs.StringVarP(&g.Output, "output", "o", "text", "output format: text or json")
+	fs.StringVar(&g.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&g.LogFormat, "log-format", "text", "log format on stderr: text or json")
+	fs.StringVar(&g.Progress, "progress", "auto", "progress bars on stderr: auto (only on a terminal), always or never")
+	fs.StringVar(&g.LockFile, "lock-file", "", "take an exclusive lock on this file; exit 75 if another run holds it")
+	fs.DurationVar(&g.Timeout, "timeout", 60*time.Second, "timeout of each HTTP request for a list (and of each Glance call)")
+	fs.DurationVar(&g.RunTimeout, "run-timeout", 6*time.Hour, "timeout of the whole run (0: none)")
+	fs.StringVar(&g.ExtraCAFile, "extra-ca-file", "", "extra PEM CA certificates for HTTPS list and image servers")
+	fs.BoolVar(&g.RequireCRL, "require-crl", false, "refuse lists whose signer's issuers have no current CRL in --ca-dir")
+	fs.BoolVar(&g.InsecureAllowUnsigned, "insecure-allow-unsigned", false, "accept unsigned JSON lists (INSECURE: for testing only)")
+}
+
+// EnvName is the environment variable that sets a flag: CK_ + upper-case
+// name with dashes as underscores (--ca-dir → CK_CA_DIR).
+func EnvName(flag string) string {
+	return "CK_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+// ApplyEnvAndConfig fills every flag the user did not set on the command
+// line, first from CK_* variables, then from the --config file.
+func ApplyEnvAndConfig(fs *pflag.FlagSet, g *Globals, getenv func(string) string) error {
+	if !fs.Changed("config") {
+		if v := getenv(EnvName("config")); v != "" {
+			g.Config = v
+		}
+	}
+	file := map[string]any{}
+	if g.Config != "" {
+		var err error
+		if file, g.Pins, err = readConfig(g.Config); err != nil {
+			return err
+		}
+		for key := range file {
+			if fs.Lookup(key) == nil || key == "config" {
+				return &UsageError{Flag: "--config", Reason: fmt.Sprintf("%s: unknown key %q (keys are global flag names, and lists)", g.Config, key)}
+			}
+		}
+	}
+	var err error
+	fs.VisitAll(func(f *pflag.Flag) {
+		if err != nil || f.Changed || f.Name == "config" {
+			return
+		}
+		if v := getenv(EnvName(f.Name)); v != "" {
+			if e := f.Value.Set(v); e != nil {
+				err = &UsageError{Flag: EnvName(f.Name), Reason: e.Error()}
+			}
+			return
+		}
+		if v, ok := file[f.Name]; ok {
+			if e := f.Value.Set(fmt.Sprint(v)); e != nil {
+				err = &UsageError{Flag: "--config", Reason: fmt.Sprintf("%s: key %s: %v", g.Config, f.Name, e)}
+			}
+		}
+	})
+	return err
+}
+
+func readConfig(path string) (map[string]any, []Pin, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, &UsageError{Flag: "--config", Reason: err.Error()}
+	}
+	var doc struct {
+		Lists []Pin `yaml:"lists"`
+	}
+	raw := map[string]any{}
+	if err := yaml.Unmarshal(data, &raw); err != nil {
+		return nil, nil, &UsageError{Flag: "--config", Reason: fmt.Sprintf("%s: %v", path, err)}
+	}
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, nil, &UsageError{Flag: "--config", Reason: fmt.Sprintf("%s: lists: %v", path, err)}
+	}
+	delete(raw, "lists")
+	for i, p := range doc.Lists {
+		if p.URL == "" {
+			return nil, nil, &UsageError{Flag: "--config", Reason: fmt.Sprintf("%s: lists[%d]: url is required", path, i)}
+		}
+	}
+	return raw, doc.Lists, nil
+}
+
+// Validate checks values that pflag cannot, naming the offending flag.
+func (g *Globals) Validate() error {
+	switch {
+	case g.Output != "text" && g.Output != "json":
+		return &UsageError{Flag: "--output", Reason: fmt.Sprintf("must be text or json, not %q", g.Output)}
+	case g.LogFormat != "text" && g.LogFormat != "json":
+		return &UsageError{Flag: "--log-format", Reason: fmt.Sprintf("must be text or json, not %q", g.LogFormat)}
+	case g.Progress != "auto" && g.Progress != "always" && g.Progress != "never":
+		return &UsageError{Flag: "--progress", Reason: fmt.Sprintf("must be auto, always or never, not %q", g.Progress)}
+	case g.Parallel < 1:
+		return &UsageError{Flag: "--parallel", Reason: fmt.Sprintf("must be at least 1, not %d", g.Parallel)}
+	case g.Tag == "":
+		return &UsageError{Flag: "--tag", Reason: "must not be empty"}
+	case g.Timeout <= 0:
+		return &UsageError{Flag: "--timeout", Reason: "must be positive"}
+	case g.RunTimeout < 0:
+		return &UsageError{Flag: "--run-timeout", Reason: "must not be negative"}
+	}
+	if _, err := ParseLevel(g.LogLevel); err != nil {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,140 @@
+package cmdutil
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+func TestPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "ck.yaml")
+	if err := os.WriteFile(cfg, []byte("ca-dir: /from/file\ntag: filetag\nparallel: 7\ntimeout: 5s\nlists:\n  - url: https://example.org/image.list\n    endorser_dn: /CN=x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		args     []string
+		env      map[string]string
+		wantCA   string
+		wantTag  string
+		wantPar  int
+		wantTime time.Duration
+	}{
+		{"defaults", nil, nil, DefaultCADir, "ck", 2, 60 * time.Second},
+		{"file", []string{"--config", cfg}, nil, "/from/file", "filetag", 7, 5 * time.Second},
+		{"env beats file", []string{"--config", cfg}, map[string]string{"CK_CA_DIR": "/from/env"}, "/from/env", "filetag", 7, 5 * time.Second},
+		{"flag beats env", []string{"--config", cfg, "--ca-dir", "/from/flag"}, map[string]string{"CK_CA_DIR": "/from/env"}, "/from/flag", "filetag", 7, 5 * time.Second},
+		{"config from env", nil, map[string]string{"CK_CONFIG": cfg, "CK_PARALLEL": "3"}, "/from/file", "filetag", 3, 5 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs := pflag.NewFlagSet("ck", pflag.ContinueOnError)
+			g := &Globals{}
+			BindGlobals(fs, g)
+			if err := fs.Parse(tt.args); err != nil {
+				t.Fatal(err)
+			}
+			getenv := func(k string) string { return tt.env[k] }
+			if err := ApplyEnvAndConfig(fs, g, getenv); err != nil {
+				t.Fatal(err)
+			}
+			if g.CADir != tt.wantCA || g.Tag != tt.wantTag || g.Parallel != tt.wantPar || g.Timeout != tt.wantTime {
+				t.Errorf("got ca-dir=%q tag=%q parallel=%d timeout=%v, want %q %q %d %v",
+					g.CADir, g.Tag, g.Parallel, g.Timeout, tt.wantCA, tt.wantTag, tt.wantPar, tt.wantTime)
+			}
+		})
+	}
+}
+
+func TestConfigPins(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "ck.yaml")
+	os.WriteFile(cfg, []byte("lists:\n  - url: https://example.org/a.list\n    endorser_dn: /CN=a\n    endorser_ca: /CN=ca\n    list_id: abc\n"), 0o644)
+	fs := pflag.NewFlagSet("ck", pflag.ContinueOnError)
+	g := &Globals{}
+	BindGlobals(fs, g)
+	fs.Parse([]string{"--config", cfg})
+	if err := ApplyEnvAndConfig(fs, g, func(string) string { return "" }); err != nil {
+		t.Fatal(err)
+	}
+	want := Pin{URL: "https://example.org/a.list", EndorserDN: "/CN=a", EndorserCA: "/CN=ca", ListID: "abc"}
+	if len(g.Pins) != 1 || g.Pins[0] != want {
+		t.Fatalf("pins = %+v, want [%+v]", g.Pins, want)
+	}
+}
+
+func TestConfigAndEnvErrors(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(body), 0o644)
+		return p
+	}
+	tests := []struct {
+		name     string
+		args     []string
+		env      map[string]string
+		wantFlag string
+	}{
+		{"unknown key", []string{"--config", write("a.yaml", "ca_dir: /x\n")}, nil, "--config"},
+		{"bad yaml", []string{"--config", write("b.yaml", "a: [\n")}, nil, "--config"},
+		{"bad value in file", []string{"--config", write("c.yaml", "parallel: many\n")}, nil, "--config"},
+		{"missing file", []string{"--config", filepath.Join(dir, "nope.yaml")}, nil, "--config"},
+		{"pin without url", []string{"--config", write("d.yaml", "lists:\n  - list_id: x\n")}, nil, "--config"},
+		{"bad env", nil, map[string]string{"CK_TIMEOUT": "soon"}, "CK_TIMEOUT"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs := pflag.NewFlagSet("ck", pflag.ContinueOnError)
+			g := &Globals{}
+			BindGlobals(fs, g)
+			fs.Parse(tt.args)
+			err := ApplyEnvAndConfig(fs, g, func(k string) string { return tt.env[k] })
+			var ue *UsageError
+			if !errors.As(err, &ue) || ue.Flag != tt.wantFlag {
+				t.Fatalf("err = %v, want a UsageError for %s", err, tt.wantFlag)
+			}
+		})
+	}
+}
+
+func TestValidate(t *testing.T) {
+	ok := func() Globals {
+		return Globals{Output: "text", LogFormat: "text", LogLevel: "info", Progress: "auto", Parallel: 2, Tag: "ck", Timeout: time.Second}
+	}
+	tests := []struct {
+		name     string
+		mutate   func(*Globals)
+		wantFlag string
+	}{
+		{"valid", func(*Globals) {}, ""},
+		{"output", func(g *Globals) { g.Output = "yaml" }, "--output"},
+		{"log format", func(g *Globals) { g.LogFormat = "xml" }, "--log-format"},
+		{"log level", func(g *Globals) { g.LogLevel = "loud" }, "--log-level"},
+		{"progress", func(g *Globals) { g.Progress = "sometimes" }, "--progress"},
+		{"parallel", func(g *Globals) { g.Parallel = 0 }, "--parallel"},
+		{"tag", func(g *Globals) { g.Tag = "" }, "--tag"},
+		{"timeout", func(g *Globals) { g.Timeout = 0 }, "--timeout"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := ok()
+			tt.mutate(&g)
+			err := g.Validate()
+			if tt.wantFlag == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			var ue *UsageError
+			if !errors.As(err, &ue) || ue.Flag != tt.wantFlag {
+				t.Fatalf("err = %v, want a UsageError for %s", err, tt.wantFlag)
+			}
+		})
+	}
+}

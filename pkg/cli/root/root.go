@@ -1,0 +1,156 @@
+// Package root assembles ck's command tree and runs it: global flags and
+// their environment/config sources, logging, the lock file, signals, and
+// the mapping of errors to exit codes.
+package root
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ck-sync/ck/pkg/cli/cmdutil"
+	"github.com/ck-sync/ck/pkg/cli/fetch"
+	"github.com/ck-sync/ck/pkg/cli/verify"
+	"github.com/ck-sync/ck/pkg/cli/version"
+)
+
+// NewCmd builds the root command around f. Tests call it with test streams.
+func NewCmd(f *cmdutil.Factory) *cobra.Command {
+	var release func()
+	cmd := &cobra.Command{
+		Use:   "ck",
+		Short: "Keep Glance in sync with signed HEPiX image lists",
+		Long: `ck keeps the virtual-machine images a site subscribes to, through signed HEPiX
+image lists (as EGI AppDB publishes them), in sync with the site's OpenStack Glance.
+It runs, does its work and exits: run it by hand, from a systemd timer or cron,
+or in a CI pipeline.
+
+Every global flag can also be set with an environment variable CK_<NAME>
+(--ca-dir: CK_CA_DIR) or a key of the YAML file --config (ca-dir: ...);
+precedence is flag > environment > file > default.
+
+` + cmdutil.ExitCodesHelp,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if isCompletion(cmd) {
+				return nil
+			}
+			if err := cmdutil.ApplyEnvAndConfig(cmd.Root().PersistentFlags(), f.Globals, f.Getenv); err != nil {
+				return err
+			}
+			if err := f.Globals.Validate(); err != nil {
+				return err
+			}
+			logger, err := cmdutil.NewLogger(f.IO.ErrOut, f.Globals.LogLevel, f.Globals.LogFormat)
+			if err != nil {
+				return err
+			}
+			f.Logger = logger
+			if f.Globals.LockFile != "" {
+				if release, err = cmdutil.Lock(f.Globals.LockFile); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+		PersistentPostRun: func(*cobra.Command, []string) {
+			if release != nil {
+				release()
+			}
+		},
+	}
+	cmdutil.BindGlobals(cmd.PersistentFlags(), f.Globals)
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return &cmdutil.UsageError{Reason: err.Error()}
+	})
+	cmd.SetOut(f.IO.Out)
+	cmd.SetErr(f.IO.ErrOut)
+	cmd.AddCommand(
+		fetch.NewCmd(f, nil),
+		verify.NewCmd(f, nil),
+		version.NewCmd(f),
+	)
+	cmd.CompletionOptions.HiddenDefaultCmd = false
+	return cmd
+}
+
+func isCompletion(cmd *cobra.Command) bool {
+	for c := cmd; c != nil; c = c.Parent() {
+		if c.Name() == "completion" || c.Name() == cobra.ShellCompRequestCmd || c.Name() == cobra.ShellCompNoDescRequestCmd {
+			return true
+		}
+	}
+	return false
+}
+
+// Main runs ck with the process's arguments, streams and signals, and
+// returns the exit code.
+func Main() int {
+	red := &cmdutil.Redactor{}
+	f := &cmdutil.Factory{
+		IO:       cmdutil.System(red),
+		Globals:  &cmdutil.Globals{},
+		Redactor: red,
+		Now:      time.Now,
+		Getenv:   os.Getenv,
+	}
+	ctx, stop := withSignals(context.Background())
+	defer stop()
+	return Run(ctx, f, os.Args[1:])
+}
+
+// Run executes the command line args with f and returns the exit code,
+// printing the error (once, redacted) when there is one.
+func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
+	cmd := NewCmd(f)
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(ctx)
+	if err != nil && ctx.Err() != nil {
+		if sig := signalOf(ctx); sig != nil {
+			err = &cmdutil.SignalError{Signal: sig}
+		}
+	}
+	if err != nil && !cmdutil.IsSilent(err) {
+		fmt.Fprintln(f.IO.ErrOut, "ck: "+f.Redactor.Redact(err.Error()))
+		var usage *cmdutil.UsageError
+		if errors.As(err, &usage) {
+			fmt.Fprintln(f.IO.ErrOut, "Run 'ck --help' for usage.")
+		}
+	}
+	return cmdutil.ExitCode(err)
+}
+
+type signalKey struct{}
+
+// withSignals cancels the context on SIGINT or SIGTERM and remembers which
+// one arrived, so the exit code can say it (130 or 143).
+func withSignals(parent context.Context) (context.Context, func()) {
+	var got os.Signal
+	holder := &got
+	ctx, cancel := context.WithCancel(context.WithValue(parent, signalKey{}, holder))
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		select {
+		case s := <-ch:
+			*holder = s
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() { signal.Stop(ch); cancel() }
+}
+
+func signalOf(ctx context.Context) os.Signal {
+	if h, ok := ctx.Value(signalKey{}).(*os.Signal); ok {
+		return *h
+	}
+	return nil
+}

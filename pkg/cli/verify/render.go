@@ -1,0 +1,151 @@
+package verify
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/ck-sync/ck/pkg/cli/cmdutil"
+	"github.com/ck-sync/ck/pkg/verdict"
+)
+
+// FormatVersion is the version of the JSON document `ck verify -o json`
+// writes (docs/json-output.md). Fields may be added; none is removed or
+// changes meaning without a new version.
+const FormatVersion = "1"
+
+// Document is the JSON form of a verify run.
+type Document struct {
+	FormatVersion string     `json:"format_version"`
+	Lists         []ListJSON `json:"lists"`
+	Summary       Counts     `json:"summary"`
+}
+
+// ListJSON is one list's verdict.
+type ListJSON struct {
+	Source        string         `json:"source"`
+	Status        verdict.Status `json:"status"`
+	Check         string         `json:"check,omitempty"`
+	Reason        string         `json:"reason,omitempty"`
+	Observed      string         `json:"observed,omitempty"`
+	Expected      string         `json:"expected,omitempty"`
+	Digest        string         `json:"sha256,omitempty"`
+	Signature     *SignatureJSON `json:"signature,omitempty"`
+	List          *SummaryJSON   `json:"list,omitempty"`
+	ExpiredImages []string       `json:"expired_images,omitempty"`
+}
+
+// SignatureJSON describes the verified signature.
+type SignatureJSON struct {
+	Format        string    `json:"format"`
+	SignerDN      string    `json:"signer_dn"`
+	IssuerDN      string    `json:"issuer_dn"`
+	NotAfter      time.Time `json:"signer_not_after"`
+	Canonicalised bool      `json:"canonicalised,omitempty"`
+}
+
+// SummaryJSON is what a list is: shared with `ck fetch -o json`.
+type SummaryJSON struct {
+	ID         string         `json:"id"`
+	Title      string         `json:"title"`
+	VO         string         `json:"vo,omitempty"`
+	EndorserDN string         `json:"endorser_dn"`
+	EndorserCA string         `json:"endorser_ca"`
+	Created    *time.Time     `json:"created,omitempty"`
+	Expires    time.Time      `json:"expires"`
+	Images     int            `json:"images"`
+	Skipped    []SkippedImage `json:"skipped_images,omitempty"`
+}
+
+// SkippedImage is one image entry that was reported and skipped.
+type SkippedImage struct {
+	Index  int    `json:"index"`
+	ID     string `json:"id,omitempty"`
+	Field  string `json:"field"`
+	Reason string `json:"reason"`
+}
+
+func render(f *cmdutil.Factory, verdicts []verdict.Verdict) error {
+	if f.Globals.Output == "json" {
+		return WriteJSON(f.IO.Out, verdicts)
+	}
+	return WriteText(f.IO.Out, verdicts)
+}
+
+// WriteJSON writes the versioned JSON document.
+func WriteJSON(w io.Writer, verdicts []verdict.Verdict) error {
+	doc := Document{FormatVersion: FormatVersion, Lists: make([]ListJSON, 0, len(verdicts)), Summary: Count(verdicts)}
+	for _, v := range verdicts {
+		l := ListJSON{
+			Source: v.Source, Status: v.Status, Check: v.Check, Reason: v.Reason,
+			Observed: v.Observed, Expected: v.Expected, Digest: v.Digest, ExpiredImages: v.ExpiredImages,
+		}
+		if s := v.Signature; s != nil {
+			l.Signature = &SignatureJSON{Format: s.Format, SignerDN: s.SignerDN, IssuerDN: s.IssuerDN, NotAfter: s.NotAfter.UTC(), Canonicalised: s.Canonicalised}
+		}
+		if v.List != nil {
+			l.List = Summarise(v)
+		}
+		doc.Lists = append(doc.Lists, l)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(doc)
+}
+
+// Summarise describes a parsed list.
+func Summarise(v verdict.Verdict) *SummaryJSON {
+	l := v.List
+	s := &SummaryJSON{
+		ID: l.ID, Title: l.Title, VO: l.VO, EndorserDN: l.Endorser.DN, EndorserCA: l.Endorser.CA,
+		Expires: l.Expires.UTC(), Images: len(l.Images),
+	}
+	if !l.Created.IsZero() {
+		c := l.Created.UTC()
+		s.Created = &c
+	}
+	for _, e := range l.Skipped {
+		s.Skipped = append(s.Skipped, SkippedImage{Index: e.Index, ID: e.ID, Field: e.Field, Reason: e.Reason})
+	}
+	return s
+}
+
+// WriteText writes one block per list and a summary line, for people.
+func WriteText(w io.Writer, verdicts []verdict.Verdict) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, v := range verdicts {
+		fmt.Fprintf(tw, "%s\t%s\n", v.Status, v.Source)
+		if v.List != nil {
+			l := v.List
+			fmt.Fprintf(tw, "\tlist %s %q, %d image(s), expires %s\n", l.ID, l.Title, len(l.Images), l.Expires.UTC().Format(time.RFC3339))
+		}
+		if s := v.Signature; s != nil {
+			fmt.Fprintf(tw, "\tsigned by %s\n\tissued by %s\n", s.SignerDN, s.IssuerDN)
+		}
+		if v.Status != verdict.Valid {
+			fmt.Fprintf(tw, "\t%s\n", explain(v))
+		}
+		if v.List != nil {
+			for _, e := range v.List.Skipped {
+				fmt.Fprintf(tw, "\tskipped %s\n", e.Error())
+			}
+		}
+		if len(v.ExpiredImages) > 0 {
+			fmt.Fprintf(tw, "\texpired image(s): %s\n", strings.Join(v.ExpiredImages, ", "))
+		}
+	}
+	n := Count(verdicts)
+	fmt.Fprintf(tw, "%d list(s): %d valid, %d expired, %d invalid\n", len(verdicts), n.Valid, n.Expired, n.Invalid)
+	return tw.Flush()
+}
+
+func explain(v verdict.Verdict) string {
+	msg := v.Check + ": " + v.Reason
+	if v.Observed != "" || v.Expected != "" {
+		msg += fmt.Sprintf("\n\t  got:  %s\n\t  want: %s", v.Observed, v.Expected)
+	}
+	return msg
+}
