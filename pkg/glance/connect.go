@@ -27,6 +27,12 @@ type Config struct {
 	// ProjectID, when set, scopes the same user's token to this project
 	// instead of the cloud's own (ck's per-VO copies).
 	ProjectID string
+	// ProjectName and ProjectDomainName, when ProjectID is empty, scope the
+	// token to the project of that name in that domain: mapping.json's
+	// {"project": NAME, "domain": DOMAIN}, which the user may reach even
+	// when /v3/auth/projects does not show domain names.
+	ProjectName       string
+	ProjectDomainName string
 	// HTTPClient replaces the client built from the cloud's TLS settings.
 	HTTPClient *http.Client
 	// UserAgent is prepended to gophercloud's User-Agent, e.g. "ck/1.2.3".
@@ -66,10 +72,14 @@ func Connect(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("auth: cloud %q: %w", name, err)
 	}
 	ao.AllowReauth = true
-	if cfg.ProjectID != "" {
+	switch {
+	case cfg.ProjectID != "":
 		// The scope wins over the cloud's project; the tenant fields would
 		// otherwise be sent along and conflict with it.
 		ao.Scope = &gophercloud.AuthScope{ProjectID: cfg.ProjectID}
+		ao.TenantID, ao.TenantName = "", ""
+	case cfg.ProjectName != "":
+		ao.Scope = &gophercloud.AuthScope{ProjectName: cfg.ProjectName, DomainName: cfg.ProjectDomainName}
 		ao.TenantID, ao.TenantName = "", ""
 	}
 

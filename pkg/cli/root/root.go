@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ck-sync/ck/pkg/cli/cmdutil"
+	"github.com/ck-sync/ck/pkg/cli/diff"
 	"github.com/ck-sync/ck/pkg/cli/fetch"
 	"github.com/ck-sync/ck/pkg/cli/verify"
 	"github.com/ck-sync/ck/pkg/cli/version"
@@ -75,6 +76,7 @@ precedence is flag > environment > file > default.
 	cmd.AddCommand(
 		fetch.NewCmd(f, nil),
 		verify.NewCmd(f, nil),
+		diff.NewCmd(f, nil),
 		version.NewCmd(f),
 	)
 	cmd.CompletionOptions.HiddenDefaultCmd = false

@@ -1,0 +1,245 @@
+// Package diff is `ck diff`: verify the lists, read what ck has in Glance,
+// and print the plan that would bring Glance in line — changing nothing.
+package diff
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ck-sync/ck/pkg/cli/cmdutil"
+	"github.com/ck-sync/ck/pkg/cli/verify"
+	"github.com/ck-sync/ck/pkg/plan"
+	"github.com/ck-sync/ck/pkg/plan/render"
+	"github.com/ck-sync/ck/pkg/site"
+	"github.com/ck-sync/ck/pkg/verdict"
+)
+
+// Options are the inputs of a diff run.
+type Options struct {
+	Factory        *cmdutil.Factory
+	Lists          []string // LIST arguments; empty = --image-lists-file
+	ExitCode       bool     // exit 2 when the plan is not empty
+	Out            string   // write the JSON plan here too
+	DefaultProject string
+	MaxRetire      string // N, N% or none
+	NamePrefix     string
+	Visibility     string
+	PageSize       int // Glance list page size (hidden; tests)
+}
+
+// NewCmd returns `ck diff`. runF replaces the run function in tests.
+func NewCmd(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{Factory: f}
+	cmd := &cobra.Command{
+		Use:   "diff [LIST...]",
+		Short: "Show what sync would change in Glance, and why; change nothing",
+		Long: `Verify each list (as ck verify does), find each list's project through
+--mapping-file, read ck's images in every managed project, and print the plan:
+one line per change with its action (+ create, -/+ replace, ~ update-metadata,
+- retire), the image, the project and the reason, then a summary. Nothing in
+Glance is changed.
+
+A list that cannot be fetched or verified causes no retirement: its images are
+kept and the list is reported. A list whose VO has no entry in the mapping file
+is skipped unless --default-project is set; lists without ad:vo go to
+--default-project (default: the project of the clouds.yaml cloud).
+
+mapping.json maps a VO to {"project": ID}, {"project": NAME, "domain": DOMAIN}
+or {"project": ..., "cloud": CLOUD} (a clouds.yaml entry for that VO).
+
+--out FILE also writes the JSON plan, for a later ck sync --plan FILE.
+With --exit-code, a plan with changes exits 2, so CI can ask "in sync?".
+
+` + cmdutil.ExitCodesHelp,
+		Example: `  ck diff
+  ck diff --exit-code >/dev/null || echo "Glance is not in sync"
+  ck diff -o json | jq '.changes[] | {action, reason, title}'
+  ck diff --out plan.json --mapping-file ./mapping.json --os-cloud site
+  ck diff --max-retire 5 --default-project ops https://vmcaster.appdb.egi.eu/store/vo/fedcloud.egi.eu/image.list`,
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Lists = args
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return Run(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.BoolVar(&opts.ExitCode, "exit-code", false, "exit 2 when the plan is not empty")
+	fl.StringVar(&opts.Out, "out", "", "also write the JSON plan to `FILE` (for ck sync --plan)")
+	fl.StringVar(&opts.DefaultProject, "default-project", "", "project (id or name) for lists without ad:vo and of unmapped VOs (default: the clouds.yaml project, for lists without ad:vo only)")
+	fl.StringVar(&opts.MaxRetire, "max-retire", "25%", "most images one run may retire: N, N% of ck's current images (at least 1), or none")
+	fl.StringVar(&opts.NamePrefix, "name-prefix", "", "prefix of image names (before dc:title)")
+	fl.StringVar(&opts.Visibility, "visibility", plan.DefaultVisibility, "visibility of ck's images: private, shared, community or public")
+	fl.IntVar(&opts.PageSize, "page-size", 0, "Glance list page size (0: the default)")
+	_ = fl.MarkHidden("page-size")
+	return cmd
+}
+
+// policy checks the flags and turns them into the plan's policy.
+func (opts *Options) policy(full bool) (plan.Policy, error) {
+	switch opts.Visibility {
+	case "private", "shared", "community", "public":
+	default:
+		return plan.Policy{}, &cmdutil.UsageError{Flag: "--visibility", Reason: fmt.Sprintf("must be private, shared, community or public, not %q", opts.Visibility)}
+	}
+	mr, err := site.ParseMaxRetire(opts.MaxRetire)
+	if err != nil {
+		return plan.Policy{}, &cmdutil.UsageError{Flag: "--max-retire", Reason: strings.TrimPrefix(err.Error(), "max-retire: ")}
+	}
+	if opts.PageSize < 0 {
+		return plan.Policy{}, &cmdutil.UsageError{Flag: "--page-size", Reason: "must not be negative"}
+	}
+	return plan.Policy{
+		Tag:              opts.Factory.Globals.Tag,
+		NamePrefix:       opts.NamePrefix,
+		Visibility:       opts.Visibility,
+		MaxRetire:        mr.Count,
+		MaxRetirePercent: mr.Percent,
+		FullSet:          full,
+	}, nil
+}
+
+// Run builds and renders the plan. The error decides the exit code: a
+// blocked plan is an error (1), a failed or skipped list partial (3), and
+// under --exit-code a non-empty plan is 2.
+func Run(ctx context.Context, opts *Options) error {
+	f := opts.Factory
+	pol, err := opts.policy(len(opts.Lists) == 0)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := f.RunContext(ctx)
+	defer cancel()
+
+	verdicts, err := verify.Verdicts(ctx, f, opts.Lists)
+	if err != nil {
+		return err
+	}
+	st, err := site.Observe(ctx, site.Config{
+		Cloud:          f.Globals.OSCloud,
+		MappingFile:    f.Globals.MappingFile,
+		DefaultProject: opts.DefaultProject,
+		Tag:            f.Globals.Tag,
+		PageSize:       opts.PageSize,
+		UserAgent:      cmdutil.UserAgent(),
+	}, Inputs(verdicts))
+	var cfgErr *site.ConfigError
+	switch {
+	case errors.As(err, &cfgErr):
+		return &cmdutil.UsageError{Flag: cfgErr.Flag, Reason: cfgErr.Err.Error()}
+	case err != nil:
+		return err
+	}
+	pol.ManagedProjects = st.Managed
+
+	p, err := plan.Build(st.Lists, st.Observed, pol, f.Now())
+	var guard *plan.GuardError
+	if err != nil && !errors.As(err, &guard) {
+		return err
+	}
+	if err := output(f, p, st.ProjectNames); err != nil {
+		return err
+	}
+	if guard != nil {
+		return guard
+	}
+	if opts.Out != "" {
+		if err := writePlan(opts.Out, p); err != nil {
+			return err
+		}
+	}
+	if err := outcome(p); err != nil {
+		return err
+	}
+	if opts.ExitCode && !p.Empty() {
+		return &cmdutil.ChangesError{Count: len(p.Changes)}
+	}
+	return nil
+}
+
+// Inputs turns verdicts into the planner's list inputs: an invalid list
+// (unreachable, bad signature, ...) is failed and retires nothing; an
+// expired one retires its images.
+func Inputs(verdicts []verdict.Verdict) []plan.ListInput {
+	out := make([]plan.ListInput, len(verdicts))
+	for i, v := range verdicts {
+		in := plan.ListInput{Source: v.Source, List: v.List, Digest: v.Digest}
+		switch v.Status {
+		case verdict.Valid:
+			in.Status = plan.ListValid
+		case verdict.Expired:
+			in.Status = plan.ListExpired
+			in.Reason = v.Reason
+		default:
+			in.Status = plan.ListFailed
+			in.Reason = v.Check + ": " + v.Reason
+		}
+		if v.List != nil {
+			in.ListID = v.List.ID
+		}
+		out[i] = in
+	}
+	return out
+}
+
+func output(f *cmdutil.Factory, p *plan.Plan, names map[string]string) error {
+	if f.Globals.Output == "json" {
+		return render.JSON(f.IO.Out, p)
+	}
+	return render.Text(f.IO.Out, p, render.TextOptions{Color: f.IO.OutTTY, ProjectNames: names})
+}
+
+// writePlan writes the JSON plan through a temporary file, so that a
+// pipeline never picks up half a plan.
+func writePlan(path string, p *plan.Plan) error {
+	var buf bytes.Buffer
+	if err := render.JSON(&buf, p); err != nil {
+		return fmt.Errorf("--out %s: %w", path, err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return &cmdutil.UsageError{Flag: "--out", Reason: err.Error()}
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(buf.Bytes()); err != nil {
+		tmp.Close()
+		return fmt.Errorf("--out %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("--out %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("--out %s: %w", path, err)
+	}
+	return nil
+}
+
+// outcome is a *cmdutil.PartialError (exit 3) when some list was not
+// fully planned; the plan output already names each one.
+func outcome(p *plan.Plan) error {
+	var failed, expired, skipped int
+	for _, l := range p.Lists {
+		switch l.Status {
+		case plan.ListFailed:
+			failed++
+		case plan.ListExpired:
+			expired++
+		case plan.ListSkipped:
+			skipped++
+		}
+	}
+	if failed+expired+skipped == 0 {
+		return nil
+	}
+	return &cmdutil.PartialError{Summary: fmt.Sprintf("%d of %d lists not fully planned (%d failed, %d expired, %d skipped)",
+		failed+expired+skipped, len(p.Lists), failed, expired, skipped)}
+}

@@ -1,0 +1,442 @@
+package diff_test
+
+// Integration tests: `ck diff` in-process against the local Keystone +
+// Glance of contrib/devcloud/devcloud.sh (skipped without it, failed
+// under CI=true). Each test tags its images with its own namespace and
+// passes that as --tag, so parallel tests never see each other's images.
+
+import (
+	"context"
+	"crypto/sha512"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ck-sync/ck/pkg/cli/cmdutil"
+	"github.com/ck-sync/ck/pkg/cli/root"
+	"github.com/ck-sync/ck/pkg/glance"
+	"github.com/ck-sync/ck/pkg/glance/glancetest"
+	"github.com/ck-sync/ck/pkg/imagelist"
+	"github.com/ck-sync/ck/pkg/plan"
+)
+
+// now is the tests' clock: inside the test lists' and certificates' validity.
+var now = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+
+const (
+	endorserDN = "/DC=EU/DC=EGI/C=NL/O=Hosts/O=EGI.eu/CN=appdb.ck-test.example"
+	endorserCA = "/DC=org/DC=ck-test/CN=ck Test Issuing CA"
+	pkiDir     = "../../../testdata/pki"
+)
+
+// testList is one signed list written by the test.
+type testList struct {
+	path   string
+	source string // what ck writes into ck_list_url
+	list   *imagelist.List
+}
+
+// writeList signs a HEPiX list of VO vo holding images (by dc:identifier)
+// into dir, as AppDB would.
+func writeList(t *testing.T, dir, id, vo string, images ...string) testList {
+	t.Helper()
+	var entries []any
+	for _, img := range images {
+		sum := sha512.Sum512([]byte(id + "/" + img))
+		entries = append(entries, map[string]any{"hv:image": map[string]any{
+			"dc:identifier":      img,
+			"dc:title":           "Image " + img,
+			"dc:description":     "Test image " + img + ".",
+			"ad:mpuri":           "https://appdb.ck-test.example/store/vo/image/" + img + ":1/",
+			"hv:format":          "QCOW2",
+			"hv:ram_minimum":     "1024",
+			"hv:size":            "1048576",
+			"hv:uri":             "https://images.ck-test.example/" + img + ".qcow2",
+			"hv:version":         "1.0",
+			"sl:arch":            "x86_64",
+			"sl:checksum:sha512": hex.EncodeToString(sum[:]),
+			"sl:osname":          "Ubuntu",
+			"sl:osversion":       "24.04",
+		}})
+	}
+	doc := map[string]any{"hv:imagelist": map[string]any{
+		"dc:date:created": "2026-01-01T00:00:00Z",
+		"dc:date:expires": "2044-12-31T00:00:00Z",
+		"dc:identifier":   id,
+		"dc:title":        "list " + id,
+		"dc:description":  "ck diff integration test list.",
+		"ad:vo":           vo,
+		"hv:endorser": map[string]any{"hv:x509": map[string]any{
+			"dc:creator": "Applications Database", "hv:ca": endorserCA, "hv:dn": endorserDN,
+			"hv:email": "appdb-support@ck-test.example",
+		}},
+		"hv:images":  entries,
+		"hv:uri":     "https://appdb.ck-test.example/store/vo/" + vo + "/image.list",
+		"hv:version": "20260101000000",
+	}}
+	payload, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := filepath.Join(dir, id+".json")
+	signed := filepath.Join(dir, id+".list")
+	if err := os.WriteFile(plain, payload, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("sh", filepath.Join(pkiDir, "sign.sh"), plain, signed).CombinedOutput(); err != nil {
+		t.Fatalf("sign %s: %v\n%s", id, err, out)
+	}
+	list, err := imagelist.Parse(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := imagelist.ParseSource(signed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return testList{path: signed, source: src.String(), list: list}
+}
+
+// desired is the image ck would create for img of l under --tag tag.
+func (l testList) desired(t *testing.T, tag, img string) plan.Desired {
+	t.Helper()
+	for _, im := range l.list.Images {
+		if im.ID == img {
+			return plan.DesiredImage(l.list, im, l.source, plan.Policy{Tag: tag})
+		}
+	}
+	t.Fatalf("list %s has no image %s", l.list.ID, img)
+	return plan.Desired{}
+}
+
+// seed creates an active image as ck would have from d, changed by edit.
+func seed(t *testing.T, ctx context.Context, svc *glance.Service, d plan.Desired, edit func(*glance.CreateSpec)) glance.Image {
+	t.Helper()
+	spec := glance.CreateSpec{
+		Name: d.Name, DiskFormat: "raw", ContainerFormat: "bare", Visibility: d.Visibility,
+		MinRAM: d.MinRAM, Tags: slices.Clone(d.Tags), Properties: maps.Clone(d.Properties),
+	}
+	if edit != nil {
+		edit(&spec)
+	}
+	img, err := svc.CreateImage(ctx, spec)
+	if err != nil {
+		t.Fatalf("seed %s: %v", spec.Name, err)
+	}
+	if err := svc.Upload(ctx, img.ID, strings.NewReader("ck diff test bytes")); err != nil {
+		t.Fatalf("seed %s: upload: %v", spec.Name, err)
+	}
+	return img
+}
+
+// fixture is a test's namespace, files and flags.
+type fixture struct {
+	env     *glancetest.Env
+	ctx     context.Context
+	tag     string
+	dir     string
+	mapping string
+}
+
+func newFixture(t *testing.T) *fixture {
+	env := glancetest.Setup(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	t.Cleanup(cancel)
+	fx := &fixture{env: env, ctx: ctx, tag: env.Namespace, dir: t.TempDir()}
+	fx.mapping = filepath.Join(fx.dir, "mapping.json")
+	m := fmt.Sprintf(`{
+  "alpha.vo": {"project": %q},
+  "beta.vo": {"project": "vo-beta", "domain": "egi"}
+}`, env.ProjectVOAlpha)
+	if err := os.WriteFile(fx.mapping, []byte(m), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return fx
+}
+
+// run runs ck with the fixture's cloud, CA, mapping and tag.
+func (fx *fixture) run(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	io, out, errOut := cmdutil.Test()
+	f := &cmdutil.Factory{
+		IO:       io,
+		Globals:  &cmdutil.Globals{},
+		Redactor: &cmdutil.Redactor{},
+		Now:      func() time.Time { return now },
+		Getenv:   func(string) string { return "" },
+	}
+	base := []string{"diff", "--os-cloud", glancetest.CloudCK, "--tag", fx.tag,
+		"--ca-dir", filepath.Join(pkiDir, "cadir"), "--mapping-file", fx.mapping, "--page-size", "2"}
+	code = root.Run(fx.ctx, f, append(base, args...))
+	return code, out.String(), errOut.String()
+}
+
+// snapshot is what must not change in Glance: every field ck could touch.
+func (fx *fixture) snapshot(t *testing.T) map[string]string {
+	t.Helper()
+	imgs, err := fx.env.Admin.ListImages(fx.ctx, glance.ListFilter{Tag: fx.tag})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, img := range imgs {
+		b, _ := json.Marshal(img)
+		out[img.ID] = string(b)
+	}
+	return out
+}
+
+func decodePlan(t *testing.T, stdout string) *plan.Plan {
+	t.Helper()
+	var p plan.Plan
+	if err := json.Unmarshal([]byte(stdout), &p); err != nil {
+		t.Fatalf("stdout is not a JSON plan: %v\n%s", err, stdout)
+	}
+	return &p
+}
+
+// changeLine identifies one change for comparison.
+func changeLine(c plan.Change) string {
+	return fmt.Sprintf("%s %s %s %s %s", c.Action, c.Reason, c.Project, c.ImageID, c.GlanceImageID)
+}
+
+func TestIntegrationDiff(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t)
+	env, ctx, tag := fx.env, fx.ctx, fx.tag
+	alpha := writeList(t, fx.dir, tag+"-alpha", "alpha.vo", "a1", "a2", "a3", "a4", "a6")
+	beta := writeList(t, fx.dir, tag+"-beta", "beta.vo", "b1", "b2")
+
+	// Project vo-alpha, mapped by id.
+	a1 := seed(t, ctx, env.VOAlpha, alpha.desired(t, tag, "a1"), nil)
+	a2 := seed(t, ctx, env.VOAlpha, alpha.desired(t, tag, "a2"), func(s *glance.CreateSpec) {
+		s.Properties[plan.PropSHA512] = strings.Repeat("0", 128) // the list's bytes changed
+	})
+	a3 := seed(t, ctx, env.VOAlpha, alpha.desired(t, tag, "a3"), func(s *glance.CreateSpec) {
+		s.Name = "old title"
+		s.Properties[plan.PropTitle] = "old title"
+	})
+	a6 := seed(t, ctx, env.VOAlpha, alpha.desired(t, tag, "a6"), func(s *glance.CreateSpec) { s.Hidden = true })
+	gone := alpha.desired(t, tag, "a1")
+	gone.Properties[plan.PropImageID] = "a5"
+	a5 := seed(t, ctx, env.VOAlpha, gone, nil) // no longer listed
+	gone.Properties[plan.PropImageID] = "a7"
+	seed(t, ctx, env.VOAlpha, gone, func(s *glance.CreateSpec) { // retired earlier
+		s.Properties[plan.PropRetired] = "2026-05-01T00:00:00Z"
+		s.Hidden = true
+	})
+	gone.Properties[plan.PropImageID] = "a8"
+	seed(t, ctx, env.VOAlpha, gone, func(s *glance.CreateSpec) { // a server snapshot
+		s.Properties[plan.PropImageType] = "snapshot"
+	})
+	seed(t, ctx, env.VOAlpha, plan.Desired{Name: env.Name("foreign-alpha"), Visibility: "private", Tags: []string{tag}}, nil)
+
+	// Project vo-beta (domain egi), mapped by name and domain.
+	b1 := seed(t, ctx, env.VOBeta, beta.desired(t, tag, "b1"), nil)
+	goneB := beta.desired(t, tag, "b1")
+	goneB.Properties[plan.PropImageID] = "b3"
+	b3 := seed(t, ctx, env.VOBeta, goneB, nil)
+	seed(t, ctx, env.VOBeta, beta.desired(t, tag, "b1"), func(s *glance.CreateSpec) {
+		s.Properties[plan.PropImageType] = "snapshot"
+	})
+	seed(t, ctx, env.VOBeta, plan.Desired{Name: env.Name("foreign-beta"), Visibility: "private", Tags: []string{tag}}, nil)
+
+	before := fx.snapshot(t)
+	if len(before) != 12 {
+		t.Fatalf("seeded %d images, want 12", len(before))
+	}
+
+	start := time.Now()
+	code, stdout, stderr := fx.run(t, "-o", "json", "--max-retire", "2", alpha.path, beta.path)
+	t.Logf("ck diff against the local Glance: %v", time.Since(start))
+	if code != 0 {
+		t.Fatalf("exit %d, want 0; stderr:\n%s", code, stderr)
+	}
+	p := decodePlan(t, stdout)
+	pa, pb := env.ProjectVOAlpha, env.ProjectVOBeta
+	want := []string{
+		fmt.Sprintf("create new %s a4 ", pa),
+		fmt.Sprintf("create new %s b2 ", pb),
+		fmt.Sprintf("replace content-changed %s a2 %s", pa, a2.ID),
+		fmt.Sprintf("update-metadata metadata-changed %s a3 %s", pa, a3.ID),
+		fmt.Sprintf("retire removed-from-list %s a5 %s", pa, a5.ID),
+		fmt.Sprintf("retire removed-from-list %s b3 %s", pb, b3.ID),
+	}
+	var got []string
+	for _, c := range p.Changes {
+		got = append(got, changeLine(c))
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("changes:\n got %s\nwant %s", strings.Join(got, "\n     "), strings.Join(want, "\n     "))
+	}
+	for _, c := range p.Changes {
+		if c.GlanceImageID == a1.ID || c.GlanceImageID == a6.ID || c.GlanceImageID == b1.ID {
+			t.Errorf("current image %s has a change: %s", c.ImageID, changeLine(c))
+		}
+		if c.Action == plan.ActionUpdateMetadata {
+			paths := []string{}
+			for _, op := range c.Patch {
+				paths = append(paths, op.Path)
+			}
+			if !slices.Equal(paths, []string{"/name", "/" + plan.PropTitle}) {
+				t.Errorf("update-metadata patch paths = %v, want name and title only", paths)
+			}
+		}
+	}
+	wantStats := plan.Stats{Create: 2, Replace: 1, Update: 1, Retire: 2, Unchanged: 3, Managed: 8, Ignored: 4, Retired: 1}
+	if p.Stats != wantStats {
+		t.Errorf("stats = %+v\nwant    %+v", p.Stats, wantStats)
+	}
+	for _, l := range p.Lists {
+		if l.Status != plan.ListValid {
+			t.Errorf("list %s: status %s (%s), want valid", l.Source, l.Status, l.Reason)
+		}
+	}
+	if after := fx.snapshot(t); !maps.Equal(before, after) {
+		t.Errorf("ck diff changed Glance:\nbefore %v\nafter  %v", before, after)
+	}
+
+	t.Run("exit code", func(t *testing.T) {
+		code, stdout, stderr := fx.run(t, "--exit-code", "--max-retire", "2", alpha.path, beta.path)
+		if code != cmdutil.ExitChanges {
+			t.Fatalf("exit %d, want %d; stderr:\n%s", code, cmdutil.ExitChanges, stderr)
+		}
+		for _, s := range []string{"+ create", "-/+ replace", "~ update-metadata", "- retire", "vo-beta", "removed-from-list",
+			"Plan: 2 to create, 1 to replace, 1 to update, 2 to retire. 3 unchanged."} {
+			if !strings.Contains(stdout, s) {
+				t.Errorf("text plan lacks %q:\n%s", s, stdout)
+			}
+		}
+		if strings.Contains(stdout, "\x1b[") {
+			t.Errorf("colour on a non-terminal:\n%q", stdout)
+		}
+	})
+	t.Run("max-retire guard", func(t *testing.T) {
+		out := filepath.Join(fx.dir, "blocked.json")
+		code, stdout, stderr := fx.run(t, "--out", out, alpha.path, beta.path) // default 25% of 7 current images: 1
+		if code != cmdutil.ExitError || !strings.Contains(stderr, "--max-retire") || !strings.Contains(stdout, "Blocked:") {
+			t.Fatalf("exit %d, want 1 with a --max-retire message; stdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+		}
+		if _, err := os.Stat(out); !os.IsNotExist(err) {
+			t.Errorf("a blocked plan was written to --out: %v", err)
+		}
+	})
+	t.Run("out", func(t *testing.T) {
+		out := filepath.Join(fx.dir, "plan.json")
+		code, _, stderr := fx.run(t, "--out", out, "--max-retire", "none", alpha.path, beta.path)
+		if code != 0 {
+			t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+		}
+		data, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if saved := decodePlan(t, string(data)); len(saved.Changes) != 6 || saved.FormatVersion != plan.FormatVersion {
+			t.Errorf("saved plan: %d changes, format %q", len(saved.Changes), saved.FormatVersion)
+		}
+	})
+	if after := fx.snapshot(t); !maps.Equal(before, after) {
+		t.Errorf("ck diff changed Glance")
+	}
+}
+
+// A list that cannot be read retires nothing, even among the full set of
+// subscriptions where its images would otherwise look unsubscribed.
+func TestIntegrationDiffUnreachableList(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t)
+	env, ctx, tag := fx.env, fx.ctx, fx.tag
+	alpha := writeList(t, fx.dir, tag+"-alpha", "alpha.vo", "a1")
+	lost := writeList(t, fx.dir, tag+"-lost", "alpha.vo", "l1")
+	seed(t, ctx, env.VOAlpha, alpha.desired(t, tag, "a1"), nil)
+	l1 := seed(t, ctx, env.VOAlpha, lost.desired(t, tag, "l1"), nil)
+	if err := os.Remove(lost.path); err != nil {
+		t.Fatal(err)
+	}
+	subs := filepath.Join(fx.dir, "image-lists.conf")
+	if err := os.WriteFile(subs, []byte("# test\n"+alpha.path+"\n"+lost.path+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := fx.snapshot(t)
+
+	code, stdout, stderr := fx.run(t, "-o", "json", "--image-lists-file", subs, "--max-retire", "none")
+	if code != cmdutil.ExitPartial {
+		t.Fatalf("exit %d, want %d; stderr:\n%s", code, cmdutil.ExitPartial, stderr)
+	}
+	p := decodePlan(t, stdout)
+	for _, c := range p.Changes {
+		t.Errorf("unexpected change %s", changeLine(c))
+	}
+	if p.Stats.Kept != 1 || p.Stats.Unchanged != 1 {
+		t.Errorf("stats = %+v, want 1 kept (%s) and 1 unchanged", p.Stats, l1.ID)
+	}
+	var failed int
+	for _, l := range p.Lists {
+		if l.Status == plan.ListFailed {
+			failed++
+			if l.Source != lost.source || !strings.Contains(l.Reason, "fetch") {
+				t.Errorf("failed list %s: reason %q", l.Source, l.Reason)
+			}
+		}
+	}
+	if failed != 1 {
+		t.Errorf("%d failed lists, want 1: %+v", failed, p.Lists)
+	}
+	if after := fx.snapshot(t); !maps.Equal(before, after) {
+		t.Errorf("ck diff changed Glance")
+	}
+}
+
+// A site in sync says so, exits 0 even under --exit-code; an unmapped
+// VO's list is reported, skipped, and exits 3.
+func TestIntegrationDiffNoChangesAndUnmapped(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t)
+	env, ctx, tag := fx.env, fx.ctx, fx.tag
+	beta := writeList(t, fx.dir, tag+"-beta", "beta.vo", "b1", "b2")
+	seed(t, ctx, env.VOBeta, beta.desired(t, tag, "b1"), nil)
+	seed(t, ctx, env.VOBeta, beta.desired(t, tag, "b2"), nil)
+
+	code, stdout, stderr := fx.run(t, "--exit-code", beta.path)
+	if code != 0 || !strings.Contains(stdout, "No changes.") || !strings.Contains(stdout, "2 images up to date") {
+		t.Fatalf("exit %d, want 0 and No changes; stdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+
+	gamma := writeList(t, fx.dir, tag+"-gamma", "gamma.vo", "g1")
+	code, stdout, stderr = fx.run(t, beta.path, gamma.path)
+	if code != cmdutil.ExitPartial || !strings.Contains(stdout, `no project mapped for VO "gamma.vo"`) || !strings.Contains(stdout, "skipped") {
+		t.Fatalf("exit %d, want 3 with gamma.vo skipped; stdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	// With --default-project, the unmapped VO's list goes there.
+	code, stdout, stderr = fx.run(t, "-o", "json", "--default-project", "ck", beta.path, gamma.path)
+	if code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	p := decodePlan(t, stdout)
+	if len(p.Changes) != 1 || p.Changes[0].ImageID != "g1" || p.Changes[0].Project != env.ProjectCK {
+		t.Errorf("changes = %+v, want g1 created in project ck %s", p.Changes, env.ProjectCK)
+	}
+
+	// An unknown cloud fails the run, naming the cloud.
+	code, _, stderr = fx.run(t, "--os-cloud", "no-such-cloud", beta.path)
+	if code != cmdutil.ExitError || !strings.Contains(stderr, `"no-such-cloud"`) {
+		t.Errorf("unknown cloud: exit %d, stderr:\n%s", code, stderr)
+	}
+
+	// A missing mapping file is a usage error naming the file.
+	fx.mapping = filepath.Join(fx.dir, "missing.json")
+	code, _, stderr = fx.run(t, beta.path)
+	if code != cmdutil.ExitError || !strings.Contains(stderr, "--mapping-file") || !strings.Contains(stderr, "missing.json") {
+		t.Errorf("missing mapping: exit %d, stderr:\n%s", code, stderr)
+	}
+}

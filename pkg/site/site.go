@@ -1,0 +1,286 @@
+package site
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+
+	"github.com/ck-sync/ck/pkg/glance"
+	"github.com/ck-sync/ck/pkg/mapping"
+	"github.com/ck-sync/ck/pkg/plan"
+)
+
+// Config says which cloud, mapping and tag to observe.
+type Config struct {
+	Cloud       string // clouds.yaml entry; "" = $OS_CLOUD
+	MappingFile string
+	// DefaultProject (id or name) receives lists without ad:vo and, when
+	// set, lists of unmapped VOs; "" means the clouds.yaml project, for
+	// lists without ad:vo only.
+	DefaultProject string
+	Tag            string // ck's tag: the server-side filter of the listing
+	PageSize       int    // Glance list page size; 0 = glance.DefaultPageSize
+	UserAgent      string
+}
+
+// State is the site as ck found it.
+type State struct {
+	// Lists are the inputs with Project (and, for a skipped list, Reason)
+	// filled in, ready for plan.Build.
+	Lists []plan.ListInput
+	// Observed holds every image carrying the tag in the managed projects.
+	Observed []glance.Image
+	// Managed are the project ids ck manages: the mapped and default
+	// projects that were resolved, sorted.
+	Managed []string
+	// ProjectNames maps project ids to names, for people.
+	ProjectNames map[string]string
+}
+
+// ConfigError is a problem with the operator's configuration (the mapping
+// file, --default-project) rather than with the cloud: Flag names what to
+// fix.
+type ConfigError struct {
+	Flag string // e.g. "--mapping-file"
+	Err  error
+}
+
+func (e *ConfigError) Error() string { return e.Flag + ": " + e.Err.Error() }
+
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// Observe resolves every list's project and lists ck's images in each
+// managed project: one paginated ListImages (tag and owner filters) per
+// project, no per-image request. Lists that failed or were skipped are
+// passed through untouched. mapping.json is read only when some list
+// names a VO, so a site whose lists carry none needs no mapping file.
+func Observe(ctx context.Context, cfg Config, lists []plan.ListInput) (*State, error) {
+	base, err := glance.Connect(ctx, glance.Config{Cloud: cfg.Cloud, PageSize: cfg.PageSize, UserAgent: cfg.UserAgent})
+	if err != nil {
+		return nil, err
+	}
+	projects, err := base.Projects(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("cloud %q: %w", cloudName(cfg.Cloud), err)
+	}
+	r := &resolver{cfg: cfg, base: base, projects: projects, conns: map[string]*glance.Service{}, names: map[string]string{}}
+	if id := base.ProjectID(); id != "" {
+		r.conns[id] = base
+	}
+	for _, p := range projects {
+		r.names[p.ID] = p.Name
+	}
+
+	var m mapping.Mapping
+	if slices.ContainsFunc(lists, func(in plan.ListInput) bool { return planned(in) && in.List.VO != "" }) {
+		if m, err = readMapping(cfg.MappingFile); err != nil {
+			return nil, &ConfigError{Flag: "--mapping-file", Err: err}
+		}
+	}
+	// Every entry is resolved, not only those of this run's lists: the
+	// images of a VO whose list was unsubscribed are ck's too.
+	byVO := map[string]string{}
+	for _, e := range m.Entries() {
+		id, err := r.entry(ctx, e)
+		if err != nil {
+			return nil, fmt.Errorf("mapping file %s: VO %q: %w", cfg.MappingFile, e.VO, err)
+		}
+		byVO[e.VO] = id
+	}
+
+	st := &State{Lists: slices.Clone(lists), ProjectNames: r.names}
+	managed := map[string]bool{}
+	for _, id := range byVO {
+		managed[id] = true
+	}
+	for i, in := range st.Lists {
+		if !planned(in) {
+			continue
+		}
+		route := RouteList(in.List.VO, m, cfg.DefaultProject != "")
+		switch {
+		case route.Entry != nil:
+			st.Lists[i].Project = byVO[route.Entry.VO]
+		case route.Default:
+			id, err := r.defaultProject(ctx)
+			if err != nil {
+				return nil, err
+			}
+			st.Lists[i].Project = id
+			managed[id] = true
+		default:
+			st.Lists[i].Reason = route.Skip
+		}
+	}
+
+	for id := range managed {
+		st.Managed = append(st.Managed, id)
+	}
+	slices.Sort(st.Managed)
+	for _, id := range st.Managed {
+		svc, err := r.conn(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		imgs, err := svc.ListImages(ctx, glance.ListFilter{Tag: cfg.Tag, Owner: id})
+		if err != nil {
+			return nil, fmt.Errorf("project %s: %w", r.label(id), err)
+		}
+		st.Observed = append(st.Observed, imgs...)
+	}
+	return st, nil
+}
+
+// planned reports whether a list was read, so its images need a project.
+func planned(in plan.ListInput) bool {
+	return in.List != nil && (in.Status == plan.ListValid || in.Status == plan.ListExpired)
+}
+
+func readMapping(path string) (mapping.Mapping, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("mapping file: %w", err)
+	}
+	m, err := mapping.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
+}
+
+func cloudName(c string) string {
+	if c == "" {
+		return os.Getenv("OS_CLOUD")
+	}
+	return c
+}
+
+// resolver turns mapping entries and --default-project into project ids,
+// keeping one connection per project.
+type resolver struct {
+	cfg      Config
+	base     *glance.Service
+	projects []glance.Project // the base user's projects
+	conns    map[string]*glance.Service
+	names    map[string]string
+	defID    string
+}
+
+// entry resolves one mapping entry (spec §6): a "cloud" entry uses that
+// cloud's own scope (application credentials cannot be re-scoped); a
+// name + domain is scoped by name, which also checks the role; otherwise
+// the project is an id of the user's projects or a name in Default.
+func (r *resolver) entry(ctx context.Context, e mapping.Entry) (string, error) {
+	switch {
+	case e.Cloud != "":
+		svc, err := glance.Connect(ctx, glance.Config{Cloud: e.Cloud, PageSize: r.cfg.PageSize, UserAgent: r.cfg.UserAgent})
+		if err != nil {
+			return "", err
+		}
+		id := svc.ProjectID()
+		if id != e.Project {
+			ps, err := svc.Projects(ctx)
+			if err != nil {
+				return "", fmt.Errorf("cloud %q: %w", e.Cloud, err)
+			}
+			if !slices.ContainsFunc(ps, func(p glance.Project) bool { return p.ID == id && p.Name == e.Project }) {
+				return "", fmt.Errorf("cloud %q is scoped to project %s, not to %q", e.Cloud, id, e.Project)
+			}
+		}
+		r.conns[id] = svc
+		if e.Project != id {
+			r.names[id] = e.Project
+		}
+		return id, nil
+	case e.ByName():
+		return r.byName(ctx, e.Project, e.Domain)
+	}
+	if slices.ContainsFunc(r.projects, func(p glance.Project) bool { return p.ID == e.Project }) {
+		return e.Project, nil
+	}
+	id, err := r.byName(ctx, e.Project, "Default")
+	if err != nil {
+		return "", fmt.Errorf("project %q is neither the id of a project the user has a role on nor a project name in domain Default: %w", e.Project, err)
+	}
+	return id, nil
+}
+
+// byName scopes a token to the named project and keeps the connection.
+func (r *resolver) byName(ctx context.Context, name, domain string) (string, error) {
+	svc, err := glance.Connect(ctx, glance.Config{
+		Cloud: r.cfg.Cloud, ProjectName: name, ProjectDomainName: domain,
+		PageSize: r.cfg.PageSize, UserAgent: r.cfg.UserAgent,
+	})
+	if err != nil {
+		return "", fmt.Errorf("project %q in domain %q: %w", name, domain, err)
+	}
+	id := svc.ProjectID()
+	r.conns[id] = svc
+	r.names[id] = name
+	return id, nil
+}
+
+// defaultProject is --default-project as an id, or the clouds.yaml project.
+func (r *resolver) defaultProject(ctx context.Context) (string, error) {
+	if r.defID != "" {
+		return r.defID, nil
+	}
+	want := r.cfg.DefaultProject
+	if want == "" {
+		r.defID = r.base.ProjectID()
+		if r.defID == "" {
+			return "", &ConfigError{Flag: "--default-project", Err: fmt.Errorf("cloud %q has no project scope; name the project for lists without ad:vo", cloudName(r.cfg.Cloud))}
+		}
+		return r.defID, nil
+	}
+	id, err := PickProject(r.projects, want)
+	if err != nil {
+		return "", &ConfigError{Flag: "--default-project", Err: err}
+	}
+	r.defID = id
+	return id, nil
+}
+
+// PickProject finds want among projects by id, else by name; a name found
+// in several domains is ambiguous and must be given as an id.
+func PickProject(projects []glance.Project, want string) (string, error) {
+	var byName []string
+	for _, p := range projects {
+		if p.ID == want {
+			return p.ID, nil
+		}
+		if p.Name == want {
+			byName = append(byName, p.ID)
+		}
+	}
+	switch len(byName) {
+	case 1:
+		return byName[0], nil
+	case 0:
+		return "", fmt.Errorf("project %q: no project with that id or name among the user's projects", want)
+	}
+	slices.Sort(byName)
+	return "", fmt.Errorf("project %q: the name is ambiguous (ids %v); give the id", want, byName)
+}
+
+// conn returns a connection scoped to project id, re-scoping the
+// clouds.yaml user's token on first use.
+func (r *resolver) conn(ctx context.Context, id string) (*glance.Service, error) {
+	if svc := r.conns[id]; svc != nil {
+		return svc, nil
+	}
+	svc, err := glance.Connect(ctx, glance.Config{Cloud: r.cfg.Cloud, ProjectID: id, PageSize: r.cfg.PageSize, UserAgent: r.cfg.UserAgent})
+	if err != nil {
+		return nil, fmt.Errorf("project %s: %w", r.label(id), err)
+	}
+	r.conns[id] = svc
+	return svc, nil
+}
+
+func (r *resolver) label(id string) string {
+	if n := r.names[id]; n != "" {
+		return fmt.Sprintf("%s (%s)", n, id)
+	}
+	return id
+}
