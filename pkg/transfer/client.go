@@ -1,0 +1,149 @@
+package transfer
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// Defaults for HTTPOptions fields left at zero.
+const (
+	DefaultConnectTimeout = 30 * time.Second
+	DefaultMaxRedirects   = 5
+	DefaultUserAgent      = "ck"
+)
+
+// HTTPOptions configures NewHTTPClient.
+type HTTPOptions struct {
+	// ExtraCAFile is a PEM file of CAs trusted besides the system pool.
+	ExtraCAFile string
+	// ConnectTimeout bounds the TCP dial and the TLS handshake; zero means
+	// DefaultConnectTimeout.
+	ConnectTimeout time.Duration
+	// MaxRedirects is how many redirects a download may follow; zero means
+	// DefaultMaxRedirects, negative none.
+	MaxRedirects int
+	// UserAgent is sent unless a request sets its own; "" means DefaultUserAgent.
+	UserAgent string
+}
+
+// NewHTTPClient builds a client for image downloads: TLS 1.2+ with
+// verification on, proxies from the environment, bounded connection setup,
+// capped redirects to http(s) only, and no transparent decompression (the
+// bytes hashed must be the file's bytes, and ranges count in them). It sets
+// no overall timeout: images are large, and Open bounds stalls instead.
+func NewHTTPClient(o HTTPOptions) (*http.Client, error) {
+	connect := o.ConnectTimeout
+	if connect <= 0 {
+		connect = DefaultConnectTimeout
+	}
+	maxRedirects := o.MaxRedirects
+	if maxRedirects == 0 {
+		maxRedirects = DefaultMaxRedirects
+	}
+	ua := o.UserAgent
+	if ua == "" {
+		ua = DefaultUserAgent
+	}
+	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
+	if o.ExtraCAFile != "" {
+		pool, err := certPool(o.ExtraCAFile)
+		if err != nil {
+			return nil, err
+		}
+		tlsConfig.RootCAs = pool
+	}
+	transport := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:       tlsConfig,
+		TLSHandshakeTimeout:   connect,
+		ExpectContinueTimeout: time.Second,
+		IdleConnTimeout:       90 * time.Second,
+		MaxIdleConns:          16,
+		DisableCompression:    true,
+		ForceAttemptHTTP2:     true,
+	}
+	return &http.Client{
+		Transport:     &userAgentTransport{base: transport, userAgent: ua},
+		CheckRedirect: redirectPolicy(maxRedirects, nil),
+	}, nil
+}
+
+// certPool returns the system pool plus the certificates in file.
+func certPool(file string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("extra CA file: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool() // e.g. a scratch container
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("extra CA file %s: no PEM certificate found", file)
+	}
+	return pool, nil
+}
+
+// redirectPolicy refuses non-http(s) targets, drops credentials when a
+// redirect leaves the first request's origin, then applies next (a client's
+// own policy) or else caps redirects at max.
+func redirectPolicy(max int, next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if s := req.URL.Scheme; s != "http" && s != "https" {
+			return &redirectError{fmt.Sprintf("redirect to a %q URL refused (http and https only)", s)}
+		}
+		if len(via) > 0 && origin(req.URL) != origin(via[0].URL) {
+			req.Header.Del("Authorization")
+		}
+		if next != nil {
+			err := next(req, via)
+			if err != nil && err != http.ErrUseLastResponse {
+				// The client's own refusal: permanent, like ours.
+				return &redirectError{err.Error()}
+			}
+			return err
+		}
+		if max < 0 {
+			return &redirectError{"redirect refused (redirects are disabled)"}
+		}
+		if len(via) > max {
+			return &redirectError{fmt.Sprintf("too many redirects (limit %d)", max)}
+		}
+		return nil
+	}
+}
+
+// origin renders scheme://host:port with the default port made explicit.
+func origin(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	return u.Scheme + "://" + strings.ToLower(u.Hostname()) + ":" + port
+}
+
+// userAgentTransport sets a User-Agent on requests that have none.
+type userAgentTransport struct {
+	base      *http.Transport
+	userAgent string
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *userAgentTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Header.Get("User-Agent") == "" {
+		r = r.Clone(r.Context()) // a RoundTripper must not modify the caller's request
+		r.Header.Set("User-Agent", t.userAgent)
+	}
+	return t.base.RoundTrip(r)
+}
+
+// CloseIdleConnections lets http.Client.CloseIdleConnections reach the transport.
+func (t *userAgentTransport) CloseIdleConnections() { t.base.CloseIdleConnections() }
