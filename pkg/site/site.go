@@ -36,6 +36,9 @@ type State struct {
 	Managed []string
 	// ProjectNames maps project ids to names, for people.
 	ProjectNames map[string]string
+	// Conns holds a Glance connection scoped to each managed project, for
+	// the commands that go on to change Glance.
+	Conns map[string]*glance.Service
 }
 
 // ConfigError is a problem with the operator's configuration (the mapping
@@ -129,6 +132,7 @@ func Observe(ctx context.Context, cfg Config, lists []plan.ListInput) (*State, e
 		}
 		st.Observed = append(st.Observed, imgs...)
 	}
+	st.Conns = r.conns
 	return st, nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/ck-sync/ck/pkg/cli/cmdutil"
 	"github.com/ck-sync/ck/pkg/cli/verify"
@@ -75,13 +76,18 @@ With --exit-code, a plan with changes exits 2, so CI can ask "in sync?".
 	fl := cmd.Flags()
 	fl.BoolVar(&opts.ExitCode, "exit-code", false, "exit 2 when the plan is not empty")
 	fl.StringVar(&opts.Out, "out", "", "also write the JSON plan to `FILE` (for ck sync --plan)")
+	BindPlanFlags(fl, opts)
+	return cmd
+}
+
+// BindPlanFlags registers the flags that shape a plan; sync shares them.
+func BindPlanFlags(fl *pflag.FlagSet, opts *Options) {
 	fl.StringVar(&opts.DefaultProject, "default-project", "", "project (id or name) for lists without ad:vo and of unmapped VOs (default: the clouds.yaml project, for lists without ad:vo only)")
 	fl.StringVar(&opts.MaxRetire, "max-retire", "25%", "most images one run may retire: N, N% of ck's current images (at least 1), or none")
 	fl.StringVar(&opts.NamePrefix, "name-prefix", "", "prefix of image names (before dc:title)")
 	fl.StringVar(&opts.Visibility, "visibility", plan.DefaultVisibility, "visibility of ck's images: private, shared, community or public")
 	fl.IntVar(&opts.PageSize, "page-size", 0, "Glance list page size (0: the default)")
 	_ = fl.MarkHidden("page-size")
-	return cmd
 }
 
 // policy checks the flags and turns them into the plan's policy.
@@ -108,21 +114,24 @@ func (opts *Options) policy(full bool) (plan.Policy, error) {
 	}, nil
 }
 
-// Run builds and renders the plan. The error decides the exit code: a
-// blocked plan is an error (1), a failed or skipped list partial (3), and
-// under --exit-code a non-empty plan is 2.
-func Run(ctx context.Context, opts *Options) error {
+// Computed is a plan and the site it was computed against.
+type Computed struct {
+	Plan  *plan.Plan
+	Site  *site.State
+	Guard *plan.GuardError // set when the plan is blocked: show it, apply nothing
+}
+
+// Compute verifies the lists, observes the site and builds the plan; it is
+// the part of diff that sync shares. A blocked plan is not an error here.
+func Compute(ctx context.Context, opts *Options) (*Computed, error) {
 	f := opts.Factory
 	pol, err := opts.policy(len(opts.Lists) == 0)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	ctx, cancel := f.RunContext(ctx)
-	defer cancel()
-
 	verdicts, err := verify.Verdicts(ctx, f, opts.Lists)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	st, err := site.Observe(ctx, site.Config{
 		Cloud:          f.Globals.OSCloud,
@@ -135,35 +144,43 @@ func Run(ctx context.Context, opts *Options) error {
 	var cfgErr *site.ConfigError
 	switch {
 	case errors.As(err, &cfgErr):
-		return &cmdutil.UsageError{Flag: cfgErr.Flag, Reason: cfgErr.Err.Error()}
+		return nil, &cmdutil.UsageError{Flag: cfgErr.Flag, Reason: cfgErr.Err.Error()}
 	case err != nil:
-		return err
+		return nil, err
 	}
 	pol.ManagedProjects = st.Managed
 
 	p, err := plan.Build(st.Lists, st.Observed, pol, f.Now())
-	var guard *plan.GuardError
-	if err != nil && !errors.As(err, &guard) {
+	c := &Computed{Plan: p, Site: st}
+	if err != nil && !errors.As(err, &c.Guard) {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Run builds and renders the plan. The error decides the exit code: a
+// blocked plan is an error (1), a failed or skipped list partial (3), and
+// under --exit-code a non-empty plan is 2.
+func Run(ctx context.Context, opts *Options) error {
+	f := opts.Factory
+	ctx, cancel := f.RunContext(ctx)
+	defer cancel()
+	c, err := Compute(ctx, opts)
+	if err != nil {
 		return err
 	}
-	if err := output(f, p, st.ProjectNames); err != nil {
+	if err := Output(f, c.Plan, c.Site.ProjectNames); err != nil {
 		return err
 	}
-	if guard != nil {
-		return guard
+	if c.Guard != nil {
+		return c.Guard
 	}
 	if opts.Out != "" {
-		if err := writePlan(opts.Out, p); err != nil {
+		if err := writePlan(opts.Out, c.Plan); err != nil {
 			return err
 		}
 	}
-	if err := outcome(p); err != nil {
-		return err
-	}
-	if opts.ExitCode && !p.Empty() {
-		return &cmdutil.ChangesError{Count: len(p.Changes)}
-	}
-	return nil
+	return Outcome(c.Plan, opts.ExitCode)
 }
 
 // Inputs turns verdicts into the planner's list inputs: an invalid list
@@ -191,7 +208,8 @@ func Inputs(verdicts []verdict.Verdict) []plan.ListInput {
 	return out
 }
 
-func output(f *cmdutil.Factory, p *plan.Plan, names map[string]string) error {
+// Output renders the plan on stdout: the human diff, or the JSON plan.
+func Output(f *cmdutil.Factory, p *plan.Plan, names map[string]string) error {
 	if f.Globals.Output == "json" {
 		return render.JSON(f.IO.Out, p)
 	}
@@ -223,9 +241,22 @@ func writePlan(path string, p *plan.Plan) error {
 	return nil
 }
 
-// outcome is a *cmdutil.PartialError (exit 3) when some list was not
-// fully planned; the plan output already names each one.
-func outcome(p *plan.Plan) error {
+// Outcome is a *cmdutil.PartialError (exit 3) when some list was not
+// fully planned (the plan output already names each one), else, under
+// --exit-code, a *cmdutil.ChangesError (exit 2) when the plan has changes.
+func Outcome(p *plan.Plan, exitCode bool) error {
+	if err := ListsOutcome(p); err != nil {
+		return err
+	}
+	if exitCode && !p.Empty() {
+		return &cmdutil.ChangesError{Count: len(p.Changes)}
+	}
+	return nil
+}
+
+// ListsOutcome is a *cmdutil.PartialError when some list was failed,
+// expired or skipped.
+func ListsOutcome(p *plan.Plan) error {
 	var failed, expired, skipped int
 	for _, l := range p.Lists {
 		switch l.Status {

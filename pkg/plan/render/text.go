@@ -193,10 +193,11 @@ func count(n int, one, many string) string {
 	return strconv.Itoa(n) + " " + many
 }
 
-// short keeps the first 8 characters of an id: enough to tell AppDB's
-// UUIDs apart on one screen, short enough to keep the line readable.
+// short keeps the first 8 characters of a UUID: enough to tell AppDB's
+// UUIDs apart on one screen, short enough to keep the line readable. Other
+// ids are kept whole: their prefixes often say nothing (ck-demo-…).
 func short(id string) string {
-	if len(id) <= 8 {
+	if len(id) != 36 || strings.Count(id, "-") != 4 {
 		return id
 	}
 	return id[:8]
