@@ -17,6 +17,7 @@ import (
 	"github.com/ck-sync/ck/pkg/cli/cmdutil"
 	"github.com/ck-sync/ck/pkg/cli/diff"
 	"github.com/ck-sync/ck/pkg/cli/fetch"
+	synccmd "github.com/ck-sync/ck/pkg/cli/sync"
 	"github.com/ck-sync/ck/pkg/cli/verify"
 	"github.com/ck-sync/ck/pkg/cli/version"
 )
@@ -77,6 +78,7 @@ precedence is flag > environment > file > default.
 		fetch.NewCmd(f, nil),
 		verify.NewCmd(f, nil),
 		diff.NewCmd(f, nil),
+		synccmd.NewCmd(f, nil),
 		version.NewCmd(f),
 	)
 	cmd.CompletionOptions.HiddenDefaultCmd = false

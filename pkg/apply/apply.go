@@ -1,0 +1,235 @@
+// Package apply executes a plan against Glance: it streams each image from
+// its list's URL through the verifying reader into Glance, patches metadata,
+// and retires images, reporting one outcome per change. A failure in one
+// change never stops the others; a failed or interrupted transfer leaves no
+// half-made image behind.
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ck-sync/ck/pkg/glance"
+	"github.com/ck-sync/ck/pkg/plan"
+	"github.com/ck-sync/ck/pkg/progress"
+	"github.com/ck-sync/ck/pkg/transfer"
+)
+
+// Glance is what apply needs of one project's Glance.
+type Glance interface {
+	CreateImage(ctx context.Context, spec glance.CreateSpec) (glance.Image, error)
+	Upload(ctx context.Context, id string, body io.Reader) error
+	GetImage(ctx context.Context, id string) (glance.Image, error)
+	UpdateImage(ctx context.Context, id string, ops []glance.Patch) (glance.Image, error)
+	DeleteImage(ctx context.Context, id string) error
+}
+
+// Importer is the interoperable-import part of Glance, needed by the
+// glance-direct and web-download methods.
+type Importer interface {
+	Stage(ctx context.Context, id string, body io.Reader) error
+	Import(ctx context.Context, id, method, uri string) error
+	WaitActive(ctx context.Context, id string) (glance.Image, error)
+}
+
+// Method is how image bytes reach Glance (spec §8).
+type Method string
+
+// The upload methods.
+const (
+	MethodUpload       Method = "upload"        // PUT /file, streamed from the image server
+	MethodGlanceDirect Method = "glance-direct" // stage, then import
+	MethodWebDownload  Method = "web-download"  // Glance fetches the URL itself
+)
+
+// ParseMethod checks an --upload-method value.
+func ParseMethod(s string) (Method, error) {
+	switch m := Method(s); m {
+	case MethodUpload, MethodGlanceDirect, MethodWebDownload:
+		return m, nil
+	}
+	return "", fmt.Errorf("must be upload, glance-direct or web-download, not %q", s)
+}
+
+// Options are what Apply needs besides the plan.
+type Options struct {
+	// Glance returns the client for a project id.
+	Glance func(project string) (Glance, error)
+	// Open starts an image download (transfer.Open in production).
+	Open     func(ctx context.Context, src transfer.Source) (io.ReadCloser, error)
+	Method   Method
+	Parallel int // transfers at once; at least 1
+	Progress progress.Reporter
+	Logger   *slog.Logger
+	Now      func() time.Time
+	// CleanupTimeout bounds the deletion of a half-made image after a
+	// failure, even when the run itself was interrupted.
+	CleanupTimeout time.Duration
+}
+
+// Status is the outcome of one change.
+type Status string
+
+// The outcomes.
+const (
+	Done    Status = "done"
+	Failed  Status = "failed"
+	Skipped Status = "skipped" // not attempted: the run was interrupted first
+)
+
+// Outcome is what happened to one change.
+type Outcome struct {
+	Change   plan.Change
+	Status   Status
+	NewImage string // Glance id of the image created (create, replace)
+	Bytes    int64  // bytes transferred
+	Duration time.Duration
+	Err      error
+}
+
+// Result is the outcome of every change, in plan order.
+type Result struct {
+	Outcomes []Outcome
+}
+
+// Failed counts the changes that failed or were not attempted.
+func (r Result) Failed() int {
+	n := 0
+	for _, o := range r.Outcomes {
+		if o.Status != Done {
+			n++
+		}
+	}
+	return n
+}
+
+// Bytes is the total number of image bytes transferred.
+func (r Result) Bytes() int64 {
+	var n int64
+	for _, o := range r.Outcomes {
+		n += o.Bytes
+	}
+	return n
+}
+
+// ErrBlocked is returned for a plan that its guard blocked.
+var ErrBlocked = errors.New("the plan is blocked by its retire guard; nothing applied")
+
+// Apply executes every change of p. Metadata updates and retirements go
+// first (they are quick and need no transfer), then the transfers run,
+// opts.Parallel at once. Each change gets an Outcome; the error is only for
+// a plan that must not be applied at all.
+func Apply(ctx context.Context, p *plan.Plan, opts Options) (Result, error) {
+	if p.Blocked != nil {
+		return Result{}, fmt.Errorf("%w: %v", ErrBlocked, p.Blocked)
+	}
+	opts = opts.withDefaults()
+	res := Result{Outcomes: make([]Outcome, len(p.Changes))}
+	var transfers []int
+	for i, c := range p.Changes {
+		if c.Action == plan.ActionCreate || c.Action == plan.ActionReplace {
+			transfers = append(transfers, i)
+			continue
+		}
+		res.Outcomes[i] = opts.run(ctx, c)
+	}
+	sem := make(chan struct{}, opts.Parallel)
+	var wg sync.WaitGroup
+	for _, i := range transfers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+				defer func() { <-sem }()
+				res.Outcomes[i] = opts.run(ctx, p.Changes[i])
+			case <-ctx.Done():
+				res.Outcomes[i] = Outcome{Change: p.Changes[i], Status: Skipped, Err: ctx.Err()}
+			}
+		}()
+	}
+	wg.Wait()
+	return res, nil
+}
+
+func (o Options) withDefaults() Options {
+	if o.Parallel < 1 {
+		o.Parallel = 1
+	}
+	if o.Method == "" {
+		o.Method = MethodUpload
+	}
+	if o.Progress == nil {
+		o.Progress = progress.Nop()
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.CleanupTimeout <= 0 {
+		o.CleanupTimeout = 30 * time.Second
+	}
+	return o
+}
+
+// run executes one change and logs its outcome in one line.
+func (o Options) run(ctx context.Context, c plan.Change) Outcome {
+	start := o.Now()
+	out := Outcome{Change: c}
+	if err := ctx.Err(); err != nil {
+		out.Status, out.Err = Skipped, err
+		return out
+	}
+	g, err := o.Glance(c.Project)
+	if err == nil {
+		switch c.Action {
+		case plan.ActionCreate, plan.ActionReplace:
+			out.NewImage, out.Bytes, err = o.transfer(ctx, g, c)
+			if err == nil && c.Action == plan.ActionReplace {
+				// The new image is active: only now retire the old one, so
+				// users never see a window without the image.
+				if _, perr := g.UpdateImage(ctx, c.GlanceImageID, patch(c.Patch)); perr != nil {
+					err = fmt.Errorf("retire replaced image %s: %w", c.GlanceImageID, perr)
+				}
+			}
+		case plan.ActionUpdateMetadata, plan.ActionRetire:
+			_, err = g.UpdateImage(ctx, c.GlanceImageID, patch(c.Patch))
+		default:
+			err = fmt.Errorf("unknown action %q", c.Action)
+		}
+	}
+	out.Duration = o.Now().Sub(start)
+	attrs := []any{"action", c.Action, "reason", c.Reason, "project", c.Project, "list", c.ListID, "image", c.ImageID, "title", c.Title}
+	if out.NewImage != "" {
+		attrs = append(attrs, "glance_id", out.NewImage)
+	} else if c.GlanceImageID != "" {
+		attrs = append(attrs, "glance_id", c.GlanceImageID)
+	}
+	if err != nil {
+		out.Status, out.Err = Failed, fmt.Errorf("%s image %s (%q) of list %s: %w", c.Action, c.ImageID, c.Title, c.ListID, err)
+		o.Logger.Error("change failed", append(attrs, "error", err)...)
+		return out
+	}
+	out.Status = Done
+	if out.Bytes > 0 {
+		attrs = append(attrs, "bytes", out.Bytes, "seconds", out.Duration.Seconds())
+	}
+	o.Logger.Info("change applied", attrs...)
+	return out
+}
+
+// patch converts the plan's patch to Glance's; Old is for people only.
+func patch(ops []plan.PatchOp) []glance.Patch {
+	out := make([]glance.Patch, len(ops))
+	for i, op := range ops {
+		out[i] = glance.Patch{Op: op.Op, Path: op.Path, Value: op.Value}
+	}
+	return out
+}
