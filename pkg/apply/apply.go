@@ -199,8 +199,10 @@ func (o Options) run(ctx context.Context, c plan.Change) Outcome {
 					err = fmt.Errorf("retire replaced image %s: %w", c.GlanceImageID, perr)
 				}
 			}
-		case plan.ActionUpdateMetadata, plan.ActionRetire:
+		case plan.ActionUpdateMetadata, plan.ActionRetire, plan.ActionAdopt:
 			_, err = g.UpdateImage(ctx, c.GlanceImageID, patch(c.Patch))
+		case plan.ActionDelete:
+			err = deleteImage(ctx, g, c)
 		default:
 			err = fmt.Errorf("unknown action %q", c.Action)
 		}

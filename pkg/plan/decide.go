@@ -163,22 +163,31 @@ func (b *builder) finish() (*Plan, error) {
 			cmp.Compare(x.ImageID, y.ImageID), cmp.Compare(x.Action.rank(), y.Action.rank()),
 			cmp.Compare(x.GlanceImageID, y.GlanceImageID))
 	})
-	for _, c := range p.Changes {
-		switch c.Action {
-		case ActionCreate:
-			p.Stats.Create++
-		case ActionReplace:
-			p.Stats.Replace++
-		case ActionUpdateMetadata:
-			p.Stats.Update++
-		case ActionRetire:
-			p.Stats.Retire++
-		}
-	}
+	p.Stats.count(p.Changes)
 	sortInputs(&p.Inputs)
 	if limit := b.policy.retireLimit(b.currentCK); limit >= 0 && p.Stats.Retire > limit {
 		p.Blocked = &GuardError{Action: ActionRetire, Count: p.Stats.Retire, Limit: limit}
 		return p, p.Blocked
 	}
 	return p, nil
+}
+
+// count adds each change to the counter of its action.
+func (st *Stats) count(changes []Change) {
+	for _, c := range changes {
+		switch c.Action {
+		case ActionCreate:
+			st.Create++
+		case ActionReplace:
+			st.Replace++
+		case ActionUpdateMetadata:
+			st.Update++
+		case ActionRetire:
+			st.Retire++
+		case ActionAdopt:
+			st.Adopt++
+		case ActionDelete:
+			st.Delete++
+		}
+	}
 }

@@ -6,7 +6,7 @@ import (
 )
 
 // GuardError reports a plan that would remove more images than allowed
-// (spec §7, --max-retire). Build returns it with the plan so the caller can
+// (spec §7, --max-retire for retire, --max-delete for delete). Build returns it with the plan so the caller can
 // show what would have happened, and must then apply nothing.
 type GuardError struct {
 	Action Action `json:"action"`
@@ -16,7 +16,15 @@ type GuardError struct {
 
 // Error says how many images the plan would retire and what the limit is.
 func (e *GuardError) Error() string {
-	return fmt.Sprintf("plan would %s %d images, more than the limit of %d (--max-retire); nothing was changed", e.Action, e.Count, e.Limit)
+	return fmt.Sprintf("plan would %s %d images, more than the limit of %d (%s); nothing was changed", e.Action, e.Count, e.Limit, e.Flag())
+}
+
+// Flag names the option that sets the limit the plan exceeded.
+func (e *GuardError) Flag() string {
+	if e.Action == ActionDelete {
+		return "--max-delete"
+	}
+	return "--max-retire"
 }
 
 // DefaultLimit turns a percentage of ck's images into an absolute limit:

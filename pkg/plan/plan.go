@@ -37,6 +37,8 @@ const (
 	ActionReplace        Action = "replace"         // upload new bytes, then retire the old image
 	ActionUpdateMetadata Action = "update-metadata" // patch properties in place, no transfer
 	ActionRetire         Action = "retire"          // set ck_retired and hide the image
+	ActionAdopt          Action = "adopt"           // make an old tool's image ck's: tag and properties, no transfer
+	ActionDelete         Action = "delete"          // prune: deactivate, then delete a retired image
 )
 
 // rank orders actions within one (project, list, image) key.
@@ -48,10 +50,14 @@ func (a Action) rank() int {
 		return 1
 	case ActionUpdateMetadata:
 		return 2
-	case ActionRetire:
+	case ActionAdopt:
 		return 3
+	case ActionRetire:
+		return 4
+	case ActionDelete:
+		return 5
 	}
-	return 4
+	return 6
 }
 
 // Reason is why a change is planned; it is separate from the Action so that
@@ -70,6 +76,10 @@ const (
 	ReasonUnsubscribed    Reason = "unsubscribed"      // retire: its list is no longer subscribed
 	ReasonProjectChanged  Reason = "project-changed"   // retire: its list's images now go to another project
 	ReasonDuplicate       Reason = "duplicate"         // retire: a newer current image has the same key
+	ReasonCloudkeeperOS   Reason = "cloudkeeper-os"    // adopt: cloudkeeper-os made it, same sha512
+	ReasonAtrope          Reason = "atrope"            // adopt: atrope made it, same sha512
+	ReasonLegacyDiffers   Reason = "legacy-differs"    // replace: an old tool's image whose bytes differ (or are unknown)
+	ReasonGraceOver       Reason = "grace-over"        // delete: retired longer than --grace ago
 )
 
 // Change is one planned change to one image.
@@ -122,6 +132,8 @@ type Stats struct {
 	Replace   int `json:"replace"`
 	Update    int `json:"update"`
 	Retire    int `json:"retire"`
+	Adopt     int `json:"adopt"`
+	Delete    int `json:"delete"`
 	Unchanged int `json:"unchanged"` // desired images already up to date
 	Managed   int `json:"managed"`   // observed images that are ck's (spec §5)
 	Ignored   int `json:"ignored"`   // observed images that are not ck's: never touched

@@ -17,6 +17,7 @@ import (
 	"github.com/ck-sync/ck/pkg/cli/cmdutil"
 	"github.com/ck-sync/ck/pkg/cli/diff"
 	"github.com/ck-sync/ck/pkg/cli/fetch"
+	"github.com/ck-sync/ck/pkg/cli/prune"
 	synccmd "github.com/ck-sync/ck/pkg/cli/sync"
 	"github.com/ck-sync/ck/pkg/cli/verify"
 	"github.com/ck-sync/ck/pkg/cli/version"
@@ -79,6 +80,7 @@ precedence is flag > environment > file > default.
 		verify.NewCmd(f, nil),
 		diff.NewCmd(f, nil),
 		synccmd.NewCmd(f, nil),
+		prune.NewCmd(f, nil),
 		version.NewCmd(f),
 	)
 	cmd.CompletionOptions.HiddenDefaultCmd = false

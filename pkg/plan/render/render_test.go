@@ -40,7 +40,19 @@ func plans(t *testing.T) map[string]*plan.Plan {
 	if blocked == nil || blocked.Blocked == nil {
 		t.Fatalf("want a blocked plan, got error %v", err)
 	}
-	return map[string]*plan.Plan{"every": every, "empty": empty, "blocked": blocked}
+	// prune: the scenario's retirements, then the deletion of the images
+	// retired more than a day ago; pruneBlocked trips --max-delete.
+	prunePol := plan.PrunePolicy{Tag: "ck", Managed: pol.ManagedProjects, Grace: 24 * time.Hour, MaxDelete: -1}
+	pruned, err := plan.BuildPrune(every, observed, prunePol, pt.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prunePol.MaxDelete = 1
+	pruneBlocked, _ := plan.BuildPrune(nil, observed, prunePol, pt.Now)
+	if pruneBlocked == nil || pruneBlocked.Blocked == nil {
+		t.Fatal("want a prune plan blocked by --max-delete")
+	}
+	return map[string]*plan.Plan{"every": every, "empty": empty, "blocked": blocked, "prune": pruned, "prune-blocked": pruneBlocked}
 }
 
 func TestGolden(t *testing.T) {
@@ -56,6 +68,9 @@ func TestGolden(t *testing.T) {
 		{"empty.txt", "empty", text(false)},
 		{"empty.json", "empty", jsonDoc},
 		{"blocked.txt", "blocked", text(false)},
+		{"prune.txt", "prune", text(false)},
+		{"prune.json", "prune", jsonDoc},
+		{"prune-blocked.txt", "prune-blocked", text(false)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -35,6 +35,8 @@ var symbols = map[plan.Action]struct{ sym, color string }{
 	plan.ActionUpdateMetadata: {"~", ansiYellow},
 	plan.ActionReplace:        {"-/+", ansiCyan},
 	plan.ActionRetire:         {"-", ansiRed},
+	plan.ActionAdopt:          {"=", ansiGreen}, // same bytes: nothing new, only ck's marks
+	plan.ActionDelete:         {"x", ansiRed},
 }
 
 // maxValue is how many characters of a property value a patch line shows;
@@ -106,7 +108,7 @@ func (t *textWriter) change(c plan.Change) {
 	head := t.paint(s.color, fmt.Sprintf("%3s %-15s", s.sym, c.Action))
 	t.printf("%s  %s  project %s  %s/%s  (%s)\n", head, pad(strconv.Quote(c.Title), t.titleWidth),
 		pad(t.project(c.Project), t.projectWidth), short(c.ListID), short(c.ImageID), c.Reason)
-	if c.Action != plan.ActionUpdateMetadata {
+	if c.Action != plan.ActionUpdateMetadata && c.Action != plan.ActionAdopt {
 		return
 	}
 	for _, op := range c.Patch {
@@ -151,8 +153,17 @@ func (t *textWriter) summary(p *plan.Plan) {
 	if p.Empty() {
 		t.printf("%s %s up to date.\n", t.paint(ansiBold, "No changes."), count(st.Unchanged, "image", "images"))
 	} else {
-		t.printf("%s %d to create, %d to replace, %d to update, %d to retire. %d unchanged.\n",
-			t.paint(ansiBold, "Plan:"), st.Create, st.Replace, st.Update, st.Retire, st.Unchanged)
+		// adopt and delete appear only when planned, so that the common
+		// line stays as scripts and people know it.
+		extra := ""
+		if st.Adopt > 0 {
+			extra += fmt.Sprintf(", %d to adopt", st.Adopt)
+		}
+		if st.Delete > 0 {
+			extra += fmt.Sprintf(", %d to delete", st.Delete)
+		}
+		t.printf("%s %d to create, %d to replace, %d to update, %d to retire%s. %d unchanged.\n",
+			t.paint(ansiBold, "Plan:"), st.Create, st.Replace, st.Update, st.Retire, extra, st.Unchanged)
 	}
 	var left []string
 	for _, part := range []struct {
@@ -173,8 +184,8 @@ func (t *textWriter) summary(p *plan.Plan) {
 		t.printf("Left alone: %s.\n", strings.Join(left, ", "))
 	}
 	if b := p.Blocked; b != nil {
-		t.printf("%s the plan would %s %d images, more than the limit of %d (--max-retire). Nothing will be changed.\n",
-			t.paint(ansiBold+ansiRed, "Blocked:"), b.Action, b.Count, b.Limit)
+		t.printf("%s the plan would %s %d images, more than the limit of %d (%s). Nothing will be changed.\n",
+			t.paint(ansiBold+ansiRed, "Blocked:"), b.Action, b.Count, b.Limit, b.Flag())
 	}
 }
 

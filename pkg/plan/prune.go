@@ -1,0 +1,140 @@
+package plan
+
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"github.com/ck-sync/ck/pkg/glance"
+)
+
+// DefaultGrace is how long a retired image stays before prune deletes it:
+// long enough for users to move their servers' templates to the successor.
+const DefaultGrace = 7 * 24 * time.Hour
+
+// PrunePolicy holds the settings of `ck prune`.
+type PrunePolicy struct {
+	Tag     string   // ck's Glance tag; "" means DefaultTag
+	Managed []string // owner projects whose images may be ck's (spec §5)
+	// Grace is how long an image must have been retired (ck_retired)
+	// before it is deleted; 0 deletes every retired image.
+	Grace time.Duration
+	// MaxDelete caps the number of deletions: > 0 is an absolute limit,
+	// < 0 means no limit, 0 means MaxDeletePercent of ck's images.
+	MaxDelete int
+	// MaxDeletePercent is the limit as a percentage of all of ck's images
+	// (current and retired), used when MaxDelete is 0; 0 means
+	// DefaultMaxRetirePercent.
+	MaxDeletePercent float64
+}
+
+// BuildPrune plans `ck prune`: the retirements of base (the plan Build
+// made over the full subscription set; nil for none) and the deletion of
+// ck's images retired at least p.Grace before now. Images base retires
+// count as retired now, so a zero grace deletes them in the same run. It
+// does no I/O.
+//
+// Only ck's images (IsCK) are considered: foreign images and server
+// snapshots that carry ck's properties are never deleted. An image whose
+// ck_retired cannot be parsed is left alone, since its age is unknown.
+// When the plan would delete more than the limit, BuildPrune returns it
+// with Blocked set and the same *GuardError: nothing may be applied.
+func BuildPrune(base *Plan, observed []glance.Image, p PrunePolicy, now time.Time) (*Plan, error) {
+	now = now.UTC()
+	tag := cmp.Or(p.Tag, DefaultTag)
+	managed := map[string]bool{}
+	for _, id := range p.Managed {
+		managed[id] = true
+	}
+	out := &Plan{
+		FormatVersion: FormatVersion,
+		Created:       now,
+		Changes:       []Change{},
+		Lists:         []ListSummary{},
+		Inputs:        Inputs{Lists: []ListFingerprint{}, Images: []ImageFingerprint{}},
+	}
+	retiredNow := map[string]bool{}
+	// keep holds images base still uses (a retired image listed again is
+	// republished, not deleted); keepLists the lists base could not read:
+	// "could not read" must never turn into a deletion either.
+	keep, keepLists, keepURLs := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	if base != nil {
+		out.Lists = slices.Clone(base.Lists)
+		out.Inputs.Lists = slices.Clone(base.Inputs.Lists)
+		out.Stats.Kept, out.Stats.OutOfScope = base.Stats.Kept, base.Stats.OutOfScope
+		for _, c := range base.Changes {
+			if c.Action == ActionRetire {
+				out.Changes = append(out.Changes, c)
+				retiredNow[c.GlanceImageID] = true
+			} else if c.GlanceImageID != "" {
+				keep[c.GlanceImageID] = true
+			}
+		}
+		for _, l := range base.Lists {
+			if l.Status == ListFailed || l.Status == ListSkipped {
+				if l.ListID != "" {
+					keepLists[l.ListID] = true
+				}
+				keepURLs[l.Source] = true
+			}
+		}
+	}
+	for _, img := range observed {
+		if !IsCK(img, tag, managed) {
+			out.Stats.Ignored++
+			continue
+		}
+		out.Stats.Managed++
+		out.Inputs.Images = append(out.Inputs.Images, ImageFingerprint{ID: img.ID, UpdatedAt: img.UpdatedAt.UTC()})
+		at, ok := retiredAt(img)
+		switch {
+		case retiredNow[img.ID]:
+			if p.Grace > 0 {
+				continue // retired by this run: its grace starts now
+			}
+		case !retired(img):
+			continue
+		case !ok, now.Sub(at) < p.Grace:
+			out.Stats.Retired++ // in its grace period, or of unknown age
+			continue
+		case keep[img.ID], keepLists[img.Properties[PropListID]], keepURLs[img.Properties[PropListURL]]:
+			out.Stats.Kept++
+			continue
+		}
+		out.Changes = append(out.Changes, Change{
+			Action: ActionDelete, Reason: ReasonGraceOver,
+			Project: img.Owner, ListID: img.Properties[PropListID], ImageID: img.Properties[PropImageID],
+			Title:         cmp.Or(img.Properties[PropTitle], img.Name),
+			Source:        img.Properties[PropListURL],
+			GlanceImageID: img.ID,
+			Size:          img.Size,
+			SHA512:        img.Properties[PropSHA512],
+		})
+	}
+	slices.SortFunc(out.Changes, func(x, y Change) int {
+		return cmp.Or(
+			cmp.Compare(x.Project, y.Project), cmp.Compare(x.ListID, y.ListID),
+			cmp.Compare(x.ImageID, y.ImageID), cmp.Compare(x.Action.rank(), y.Action.rank()),
+			cmp.Compare(x.GlanceImageID, y.GlanceImageID))
+	})
+	out.Stats.count(out.Changes)
+	sortInputs(&out.Inputs)
+	limit := -1
+	switch {
+	case p.MaxDelete > 0:
+		limit = p.MaxDelete
+	case p.MaxDelete == 0:
+		limit = DefaultLimit(out.Stats.Managed, cmp.Or(p.MaxDeletePercent, DefaultMaxRetirePercent))
+	}
+	if limit >= 0 && out.Stats.Delete > limit {
+		out.Blocked = &GuardError{Action: ActionDelete, Count: out.Stats.Delete, Limit: limit}
+		return out, out.Blocked
+	}
+	return out, nil
+}
+
+// retiredAt parses an image's ck_retired; false when absent or unreadable.
+func retiredAt(img glance.Image) (time.Time, bool) {
+	t, err := time.Parse(time.RFC3339, img.Properties[PropRetired])
+	return t, err == nil
+}

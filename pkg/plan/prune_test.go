@@ -1,0 +1,145 @@
+package plan_test
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/ck-sync/ck/pkg/glance"
+	"github.com/ck-sync/ck/pkg/plan"
+	pt "github.com/ck-sync/ck/pkg/plan/plantest"
+)
+
+func TestBuildPrune(t *testing.T) {
+	day := 24 * time.Hour
+	l := pt.List("l", "alpha.vo", month, pt.Image("i1", "One", "1"), pt.Image("i2", "Two", "1"))
+	retiredFor := func(id string, age time.Duration) glance.Image {
+		g := ck(l, l.Images[0], pa, id)
+		g.Properties[plan.PropRetired] = now.Add(-age).Format(time.RFC3339)
+		g.Hidden = true
+		return g
+	}
+	current := ck(l, l.Images[1], pa, "g-current")
+	old := retiredFor("g-old", 8*day)
+	young := retiredFor("g-young", 6*day)
+	unreadable := retiredFor("g-unreadable", 0)
+	unreadable.Properties[plan.PropRetired] = "last tuesday"
+	snapshot := retiredFor("g-snapshot", 30*day)
+	snapshot.Properties[plan.PropImageType] = "snapshot"
+	foreign := retiredFor("g-foreign", 30*day)
+	foreign.Tags = []string{"someone-else"}
+	otherProject := retiredFor("g-other", 30*day)
+	otherProject.Owner = "not-managed"
+	deactivated := retiredFor("g-deactivated", 9*day)
+	deactivated.Status = "deactivated" // a previous prune could not delete it
+	protected := retiredFor("g-protected", 9*day)
+	protected.Protected = true // planned: Glance refuses, apply reports it
+	failedList := retiredFor("g-failed-list", 9*day)
+	failedList.Properties[plan.PropListID] = "l-failed"
+	failedURL := retiredFor("g-failed-url", 9*day)
+	failedURL.Properties[plan.PropListURL] = srcB
+	base := &plan.Plan{Changes: []plan.Change{
+		{Action: plan.ActionRetire, Reason: plan.ReasonUnsubscribed, Project: pa, ListID: "l", ImageID: "i2", GlanceImageID: "g-current"},
+		{Action: plan.ActionCreate, Reason: plan.ReasonNew, Project: pa, ListID: "l", ImageID: "i3"},
+	}, Lists: []plan.ListSummary{{Source: srcA, ListID: "l", Status: plan.ListValid}}}
+	all := []glance.Image{current, old, young, unreadable, snapshot, foreign, otherProject, deactivated, protected}
+
+	tests := []struct {
+		name      string
+		base      *plan.Plan
+		observed  []glance.Image
+		pol       plan.PrunePolicy
+		want      []string
+		wantStats plan.Stats
+		blocked   bool
+	}{
+		{
+			name:     "after grace deleted, before grace kept, others untouched",
+			observed: all,
+			pol:      plan.PrunePolicy{Managed: []string{pa}, Grace: 7 * day, MaxDelete: -1},
+			want: []string{
+				"delete grace-over " + pa + " l/i1 g-deactivated",
+				"delete grace-over " + pa + " l/i1 g-old",
+				"delete grace-over " + pa + " l/i1 g-protected",
+			},
+			wantStats: plan.Stats{Delete: 3, Managed: 6, Ignored: 3, Retired: 2},
+		},
+		{
+			name:     "retirements of the base plan are kept, creates dropped",
+			base:     base,
+			observed: all,
+			pol:      plan.PrunePolicy{Managed: []string{pa}, Grace: 7 * day, MaxDelete: -1},
+			want: []string{
+				"delete grace-over " + pa + " l/i1 g-deactivated",
+				"delete grace-over " + pa + " l/i1 g-old",
+				"delete grace-over " + pa + " l/i1 g-protected",
+				"retire unsubscribed " + pa + " l/i2 g-current",
+			},
+			wantStats: plan.Stats{Retire: 1, Delete: 3, Managed: 6, Ignored: 3, Retired: 2},
+		},
+		{
+			name:     "zero grace deletes what this run retires",
+			base:     base,
+			observed: []glance.Image{current, young},
+			pol:      plan.PrunePolicy{Managed: []string{pa}, MaxDelete: -1},
+			want: []string{
+				"delete grace-over " + pa + " l/i1 g-young",
+				"retire unsubscribed " + pa + " l/i2 g-current",
+				"delete grace-over " + pa + " l/i2 g-current",
+			},
+			wantStats: plan.Stats{Retire: 1, Delete: 2, Managed: 2},
+		},
+		{
+			name: "an image base republishes, and the images of a list base could not read, are kept",
+			base: &plan.Plan{
+				Changes: []plan.Change{{Action: plan.ActionUpdateMetadata, Reason: plan.ReasonRepublished, Project: pa, ListID: "l", ImageID: "i1", GlanceImageID: "g-old"}},
+				Lists:   []plan.ListSummary{{Source: srcB, ListID: "l-failed", Status: plan.ListFailed}},
+			},
+			observed:  []glance.Image{old, failedList, failedURL, deactivated},
+			pol:       plan.PrunePolicy{Managed: []string{pa}, Grace: 7 * day, MaxDelete: -1},
+			want:      []string{"delete grace-over " + pa + " l/i1 g-deactivated"},
+			wantStats: plan.Stats{Delete: 1, Managed: 4, Kept: 3},
+		},
+		{
+			name:      "default guard: 25% of 6 ck images is 1",
+			observed:  all,
+			pol:       plan.PrunePolicy{Managed: []string{pa}, Grace: 7 * day},
+			want:      []string{"delete grace-over " + pa + " l/i1 g-deactivated", "delete grace-over " + pa + " l/i1 g-old", "delete grace-over " + pa + " l/i1 g-protected"},
+			wantStats: plan.Stats{Delete: 3, Managed: 6, Ignored: 3, Retired: 2},
+			blocked:   true,
+		},
+		{
+			name:      "absolute guard within the limit",
+			observed:  all,
+			pol:       plan.PrunePolicy{Managed: []string{pa}, Grace: 7 * day, MaxDelete: 3},
+			want:      []string{"delete grace-over " + pa + " l/i1 g-deactivated", "delete grace-over " + pa + " l/i1 g-old", "delete grace-over " + pa + " l/i1 g-protected"},
+			wantStats: plan.Stats{Delete: 3, Managed: 6, Ignored: 3, Retired: 2},
+		},
+		{
+			name:      "nothing retired, nothing to do",
+			observed:  []glance.Image{current},
+			pol:       plan.PrunePolicy{Managed: []string{pa}, Grace: 7 * day},
+			want:      []string{},
+			wantStats: plan.Stats{Managed: 1},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := plan.BuildPrune(tt.base, tt.observed, tt.pol, now)
+			var guard *plan.GuardError
+			if tt.blocked != errors.As(err, &guard) || (err != nil && guard == nil) {
+				t.Fatalf("err = %v, want blocked %v", err, tt.blocked)
+			}
+			if tt.blocked && (p.Blocked == nil || p.Blocked.Action != plan.ActionDelete || guard.Flag() != "--max-delete") {
+				t.Errorf("blocked = %+v, want a delete guard naming --max-delete", p.Blocked)
+			}
+			if got := brief(p); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("changes:\n got  %q\n want %q", got, tt.want)
+			}
+			if p.Stats != tt.wantStats {
+				t.Errorf("stats = %+v\n want  %+v", p.Stats, tt.wantStats)
+			}
+		})
+	}
+}
