@@ -15,7 +15,7 @@ LDFLAGS      := -s -w \
 	-X github.com/ck-sync/ck/pkg/cli/cmdutil.Date=$(DATE)
 FUZZTIME     ?= 30s
 
-.PHONY: all build test unit lint check cloud-up cloud-down cloud-logs fuzz completions demo clean
+.PHONY: all build test unit lint check cloud-up cloud-down cloud-logs fuzz completions demo bench clean
 
 all: build
 
@@ -56,6 +56,9 @@ completions: ## regenerate completions/ from the command tree
 
 demo: build cloud-up ## ck's main job on the local cloud
 	contrib/demo/demo.sh
+
+bench: build cloud-up ## transfer benchmark (spec §9): report on stdout, see docs/benchmarks.md
+	contrib/bench/bench.sh
 
 clean:
 	rm -rf bin dist
