@@ -2,7 +2,6 @@ package glance
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -137,52 +136,7 @@ func (s *Service) action(ctx context.Context, id, name string) error {
 // stream: Glance would then store a truncated or empty image. After a 401 it
 // re-authenticates, so the caller only has to upload again.
 func (s *Service) Upload(ctx context.Context, id string, body io.Reader) error {
-	op := "upload image " + id
-	if body == nil {
-		return fmt.Errorf("%s: nil body", op)
-	}
-	// Wrapping hides any Len/Seek method, so net/http cannot learn a length:
-	// the body goes chunked, and a read error aborts the request before its
-	// final chunk, so Glance never sees a complete upload.
-	rb := &recordingReader{r: body}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, s.image.ServiceURL("images", id, "file"), rb)
-	if err != nil {
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	req.ContentLength = -1
-	req.Header.Set("Content-Type", "application/octet-stream")
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", s.provider.UserAgent.Join())
-	token := s.provider.Token()
-	req.Header.Set("X-Auth-Token", token)
-
-	resp, err := s.provider.HTTPClient.Do(req)
-	if rerr := rb.failure(); rerr != nil {
-		if resp != nil {
-			resp.Body.Close()
-		}
-		// The reader's own failure (e.g. a checksum mismatch) is the cause,
-		// not the connection that it broke.
-		return fmt.Errorf("%s: reading data: %w", op, rerr)
-	}
-	if err != nil {
-		return wrapErr(op, err)
-	}
-	defer resp.Body.Close()
-	respBody, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	switch {
-	case resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusOK:
-		return nil
-	case resp.StatusCode == http.StatusUnauthorized:
-		if rerr := s.provider.Reauthenticate(ctx, token); rerr != nil {
-			return &Error{Op: op, Status: resp.StatusCode, Message: "token rejected and re-authentication failed", Kind: ErrUnauthorized, Err: rerr}
-		}
-		e := statusError(op, resp.StatusCode, respBody, nil)
-		e.Message = "token expired during the upload (re-authenticated; upload again)"
-		return e
-	default:
-		return statusError(op, resp.StatusCode, respBody, errors.New(resp.Status))
-	}
+	return s.putStream(ctx, "upload image "+id, s.image.ServiceURL("images", id, "file"), body)
 }
 
 // recordingReader remembers the first error other than EOF that its reader
