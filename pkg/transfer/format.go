@@ -3,38 +3,96 @@ package transfer
 import (
 	"bytes"
 	"encoding/binary"
+	"regexp"
+	"strconv"
 )
+
+// HeadSize is how much of an image Detect wants to see: enough for an ISO
+// 9660 volume descriptor at 32 KiB and for a vmdk's embedded descriptor.
+const HeadSize = 64 << 10
 
 // Format is what an image's first bytes say it is.
 type Format struct {
 	Name       string // qcow2, vmdk, vdi, vhdx, vhd, iso, raw, ova, gzip, xz, zstd, bzip2
-	DiskFormat string // Glance disk_format; "" when Glance cannot take it as is
+	DiskFormat string // Glance disk_format; "" for a container or a compression wrapper
+	// Version is the qcow2 version (2 or 3); 0 for other formats.
+	Version int
+	// Subformat is the vmdk create type from its descriptor, e.g.
+	// streamOptimized or monolithicSparse.
+	Subformat string
+	// VirtualSize is the disk size in bytes the header declares; 0 when the
+	// format does not say it in its first bytes (raw, vhdx, wrappers).
+	VirtualSize int64
+	// Problem says why a recognised disk still cannot go to Glance on its
+	// own (a backing file, external extents); "" when it can.
+	Problem string
 }
 
-// Uploadable reports whether the bytes can go to Glance unchanged. OVAs and
-// compressed images need unpacking first (not done on this path).
-func (f Format) Uploadable() bool { return f.DiskFormat != "" }
+// Uploadable reports whether the bytes can go to Glance unchanged.
+func (f Format) Uploadable() bool { return f.DiskFormat != "" && f.Problem == "" }
 
-// Detect names the format of an image from its first bytes (at least 64 KiB
-// when the image is that large; ISO 9660 is recognised at 32 KiB). Anything
-// unrecognised is raw: a raw disk has no signature of its own.
+// Compressed reports whether f is a compression wrapper that Decompress
+// takes off.
+func (f Format) Compressed() bool {
+	switch f.Name {
+	case "gzip", "xz", "zstd", "bzip2":
+		return true
+	}
+	return false
+}
+
+// String names the format with its version or subformat, for logs.
+func (f Format) String() string {
+	switch {
+	case f.Version > 0:
+		return f.Name + " v" + strconv.Itoa(f.Version)
+	case f.Subformat != "":
+		return f.Name + " " + f.Subformat
+	}
+	return f.Name
+}
+
+// Detect names the format of an image from its first bytes (HeadSize of
+// them when the image is that large). Anything unrecognised is raw: a raw
+// disk has no signature of its own, and a raw disk without an MBR must not be
+// mistaken for something else (cloudkeeper's file(1) did).
 func Detect(head []byte) Format {
 	at := func(off int, magic string) bool {
 		return len(head) >= off+len(magic) && bytes.Equal(head[off:off+len(magic)], []byte(magic))
 	}
 	switch {
 	case at(0, "QFI\xfb"):
-		return Format{Name: "qcow2", DiskFormat: "qcow2"}
-	case at(0, "KDMV"), at(0, "COWD"), at(0, "# Disk DescriptorFile"):
-		return Format{Name: "vmdk", DiskFormat: "vmdk"}
+		return qcow2Format(head)
+	case at(0, "KDMV"):
+		return vmdkSparse(head)
+	case at(0, "COWD"):
+		// ESX server sparse (vmdk version 3): self-contained, rare.
+		f := Format{Name: "vmdk", DiskFormat: "vmdk", Subformat: "vmfsSparse"}
+		if len(head) >= 12 {
+			f.VirtualSize = int64(binary.LittleEndian.Uint32(head[8:12])) * 512
+		}
+		return f
+	case at(0, "# Disk DescriptorFile"):
+		// A bare descriptor names extents in other files: uploading it alone
+		// would give Glance a disk with no data.
+		return Format{Name: "vmdk", DiskFormat: "vmdk", Subformat: createType(head),
+			Problem: "vmdk descriptor without its extents (the data is in other files)"}
 	case len(head) >= 68 && binary.LittleEndian.Uint32(head[64:68]) == 0xbeda107f:
-		return Format{Name: "vdi", DiskFormat: "vdi"}
+		f := Format{Name: "vdi", DiskFormat: "vdi"}
+		if len(head) >= 376 {
+			f.VirtualSize = int64(binary.LittleEndian.Uint64(head[368:376]))
+		}
+		return f
 	case at(0, "vhdxfile"):
 		return Format{Name: "vhdx", DiskFormat: "vhdx"}
 	case at(0, "conectix"):
 		// A dynamic VHD starts with a copy of its footer; a fixed one only
 		// ends with it, and is detected as raw (which it also is).
-		return Format{Name: "vhd", DiskFormat: "vhd"}
+		f := Format{Name: "vhd", DiskFormat: "vhd"}
+		if len(head) >= 56 {
+			f.VirtualSize = int64(binary.BigEndian.Uint64(head[48:56]))
+		}
+		return f
 	case at(257, "ustar"):
 		return Format{Name: "ova"}
 	case at(0, "\x1f\x8b"):
@@ -46,7 +104,81 @@ func Detect(head []byte) Format {
 	case at(0, "BZh"):
 		return Format{Name: "bzip2"}
 	case at(32769, "CD001"):
-		return Format{Name: "iso", DiskFormat: "iso"}
+		f := Format{Name: "iso", DiskFormat: "iso"}
+		if len(head) >= 32768+130 {
+			blocks := binary.LittleEndian.Uint32(head[32768+80:])
+			block := binary.LittleEndian.Uint16(head[32768+128:])
+			f.VirtualSize = int64(blocks) * int64(block)
+		}
+		return f
 	}
 	return Format{Name: "raw", DiskFormat: "raw"}
+}
+
+// qcow2Format reads the qcow2 header: version, backing file, size.
+func qcow2Format(head []byte) Format {
+	f := Format{Name: "qcow2", DiskFormat: "qcow2"}
+	if len(head) < 32 {
+		f.Problem = "truncated qcow2 header"
+		return f
+	}
+	be := binary.BigEndian
+	f.Version = int(be.Uint32(head[4:8]))
+	// A size beyond 2^56 (64 PiB) is a broken header, not a disk: leave it
+	// unknown rather than ask Glance for an absurd min_disk.
+	if size := be.Uint64(head[24:32]); size <= 1<<56 {
+		f.VirtualSize = int64(size)
+	}
+	// qemu keeps the backing file name within the first cluster and at
+	// most 1023 bytes long; other values are a broken header, left to qemu.
+	if be.Uint64(head[8:16]) != 0 && be.Uint32(head[16:20]) > 0 && be.Uint32(head[16:20]) <= 1023 {
+		// Glance would store it, but no server could boot it: the rest of
+		// the disk is in a file ck does not have.
+		f.Problem = "qcow2 with a backing file"
+	}
+	if f.Version != 2 && f.Version != 3 {
+		f.Problem = "qcow2 version " + strconv.Itoa(f.Version) + " (want 2 or 3)"
+	}
+	return f
+}
+
+// vmdkSparse reads a hosted sparse extent header (KDMV): the capacity, and
+// the create type from the embedded descriptor, falling back on the
+// header's compression flag when there is no descriptor in the head.
+func vmdkSparse(head []byte) Format {
+	f := Format{Name: "vmdk", DiskFormat: "vmdk"}
+	if len(head) < 79 {
+		f.Problem = "truncated vmdk header"
+		return f
+	}
+	le := binary.LittleEndian
+	f.VirtualSize = int64(le.Uint64(head[12:20])) * 512
+	descOff, descLen := le.Uint64(head[28:36])*512, le.Uint64(head[36:44])*512
+	if descOff > 0 && descOff < uint64(len(head)) {
+		end := min(descOff+descLen, uint64(len(head)))
+		f.Subformat = createType(head[descOff:end])
+	}
+	if f.Subformat == "" {
+		// Flag bit 16 (compressed grains) with deflate is what makes a
+		// sparse extent stream-optimized.
+		if le.Uint32(head[8:12])&(1<<16) != 0 && le.Uint16(head[77:79]) == 1 {
+			f.Subformat = "streamOptimized"
+		} else {
+			f.Subformat = "monolithicSparse"
+		}
+	}
+	return f
+}
+
+var createTypeRE = regexp.MustCompile(`(?m)^\s*createType\s*=\s*"?([A-Za-z0-9]+)"?`)
+
+// createType returns the createType of a vmdk descriptor, or "".
+func createType(desc []byte) string {
+	if i := bytes.IndexByte(desc, 0); i >= 0 {
+		desc = desc[:i]
+	}
+	if m := createTypeRE.FindSubmatch(desc); m != nil {
+		return string(m[1])
+	}
+	return ""
 }

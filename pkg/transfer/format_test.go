@@ -19,7 +19,7 @@ func TestDetect(t *testing.T) {
 	}{
 		{"qcow2", pad(0, "QFI\xfb\x00\x00\x00\x03"), "qcow2", true},
 		{"vmdk sparse", pad(0, "KDMV"), "vmdk", true},
-		{"vmdk descriptor", pad(0, "# Disk DescriptorFile\nversion=1"), "vmdk", true},
+		{"vmdk descriptor alone", pad(0, "# Disk DescriptorFile\nversion=1"), "vmdk", false},
 		{"vdi", vdi, "vdi", true},
 		{"vhdx", pad(0, "vhdxfile"), "vhdx", true},
 		{"vhd dynamic", pad(0, "conectix"), "vhd", true},
