@@ -70,6 +70,16 @@ type Options struct {
 	// CleanupTimeout bounds the deletion of a half-made image after a
 	// failure, even when the run itself was interrupted.
 	CleanupTimeout time.Duration
+	// ConvertTo is the disk format (raw or qcow2) qemu-img converts other
+	// disks to before upload; "" uploads disks as they are (spec §8).
+	ConvertTo string
+	// WorkDir holds conversion's temporary files; "" means $TMPDIR.
+	WorkDir string
+	// QemuImg is the qemu-img program; "" means qemu-img from $PATH.
+	QemuImg string
+	// MaxExpanded bounds what a compressed image may expand to, in bytes;
+	// 0 means transfer.ExpandLimit of its compressed size.
+	MaxExpanded int64
 }
 
 // Status is the outcome of one change.

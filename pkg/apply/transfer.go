@@ -1,12 +1,16 @@
 package apply
 
 import (
-	"bufio"
 	"context"
+	"crypto/sha512"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
+	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/ck-sync/ck/pkg/glance"
@@ -15,52 +19,93 @@ import (
 	"github.com/ck-sync/ck/pkg/transfer"
 )
 
-// headerSize is how much of an image is peeked to tell its format: enough
-// for an ISO 9660 volume descriptor at 32 KiB.
-const headerSize = 64 << 10
+// Properties apply writes at creation besides the plan's. The plan does not
+// compare them, so they never cause an update.
+const (
+	// PropSourceFormat is what the download was, outermost layer first,
+	// e.g. "qcow2", "ova+vmdk", "gzip+qcow2": with ck_sha512 (always the
+	// list's sha512) it says which bytes an unpacked or converted image came
+	// from.
+	PropSourceFormat = "ck_source_format"
+	// PropVMwareDiskType is Glance's own property for a vmdk's subformat.
+	PropVMwareDiskType = "vmware_disktype"
+)
+
+const gib = 1 << 30
+
+// upload is what goes to Glance and what Glance must report afterwards.
+type upload struct {
+	r          io.Reader
+	diskFormat string
+	vsize      int64 // virtual size in bytes; 0 when unknown
+	// asListed: the bytes are the download itself, so Glance's size and
+	// hash must be the list's; otherwise they must be those of the bytes
+	// sent, hashed on the way.
+	asListed bool
+}
 
 // transfer creates the image in Glance and fills it with the verified bytes
-// of c.Desired. It returns the new image's id and the bytes moved. On any
-// failure the new image is deleted, even when ctx was cancelled: a failed
-// or interrupted run leaves no queued or saving image behind.
+// of c.Desired: the download itself when it is a disk, the disk inside it
+// when it is compressed or an OVA (taken out on the stream), or a temporary
+// file converted by qemu-img when o.ConvertTo asks. It returns the new
+// image's id and the bytes downloaded. On any failure the new image is
+// deleted, even when ctx was cancelled: a failed or interrupted run leaves no
+// queued or saving image behind.
 func (o Options) transfer(ctx context.Context, g Glance, c plan.Change) (id string, n int64, err error) {
 	d := c.Desired
 	if d == nil {
 		return "", 0, errors.New("plan change has no desired image")
 	}
-	src := transfer.Source{URL: d.URI, Size: d.Size, SHA512: d.SHA512, Name: fmt.Sprintf("image %s (%q)", c.ImageID, c.Title)}
+	name := fmt.Sprintf("image %s (%q)", c.ImageID, c.Title)
+	src := transfer.Source{URL: d.URI, Size: d.Size, SHA512: d.SHA512, Name: name}
 
 	body, err := o.Open(ctx, src)
 	if err != nil {
 		return "", 0, err
 	}
 	defer body.Close()
-	br := bufio.NewReaderSize(body, headerSize)
-	head, err := br.Peek(headerSize)
-	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
-		return "", 0, fmt.Errorf("read image header: %w", err)
+	t := o.Progress.Start(c.Project+"/"+c.ImageID, fmt.Sprintf("%s → %s", d.Name, c.Project), d.Size)
+	defer func() { t.Done(err) }()
+	downloaded := &counter{r: progress.Reader(body, t)}
+
+	disk, err := transfer.Unpack(downloaded, transfer.UnpackOptions{Name: name, MaxExpanded: o.MaxExpanded, Size: d.Size})
+	if err != nil {
+		return "", downloaded.n.Load(), err
 	}
-	f := transfer.Detect(head)
-	if !f.Uploadable() {
-		return "", 0, fmt.Errorf("image format %s is not supported yet (list says %q): not uploaded", f.Name, d.Format)
+	defer disk.Close()
+	f := disk.Format
+	o.crossCheck(c, disk)
+	if f.Problem != "" {
+		return "", downloaded.n.Load(), fmt.Errorf("%s: %s (%s): not uploaded", name, f.Problem, disk.Source())
 	}
-	if hint := strings.ToLower(d.Format); hint != "" && hint != f.DiskFormat && hint != f.Name {
-		o.Logger.Warn("image format differs from the list's hv:format; the bytes win",
-			"list", c.ListID, "image", c.ImageID, "hv_format", d.Format, "detected", f.Name)
+	convert := o.ConvertTo != "" && f.DiskFormat != o.ConvertTo && f.Name != "iso"
+	if o.Method == MethodWebDownload && (disk.Unpacked() || convert) {
+		return "", downloaded.n.Load(), fmt.Errorf("%s is %s: web-download would store it as it is; use --upload-method upload or glance-direct", name, disk.Source())
 	}
 
-	img, err := g.CreateImage(ctx, glance.CreateSpec{
-		Name:            d.Name,
-		DiskFormat:      f.DiskFormat,
-		ContainerFormat: "bare",
-		Visibility:      d.Visibility,
-		MinRAM:          d.MinRAM,
-		MinDisk:         d.MinDisk,
-		Tags:            d.Tags,
-		Properties:      d.Properties,
-	})
+	p := upload{r: disk, diskFormat: f.DiskFormat, vsize: disk.VirtualSize(), asListed: !disk.Unpacked()}
+	if f.Name == "raw" && !disk.Unpacked() {
+		p.vsize = d.Size
+	}
+	if convert {
+		conv, err := transfer.Convert(ctx, disk, transfer.ConvertOptions{
+			Target: o.ConvertTo, QemuImg: transfer.QemuImg{Path: o.QemuImg}, WorkDir: o.WorkDir, Name: name, SourceSize: d.Size,
+		})
+		if err != nil {
+			return "", downloaded.n.Load(), err
+		}
+		defer conv.Remove()
+		file, err := os.Open(conv.Path)
+		if err != nil {
+			return "", downloaded.n.Load(), fmt.Errorf("%s: converted file: %w", name, err)
+		}
+		defer file.Close()
+		p = upload{r: file, diskFormat: conv.Format, vsize: conv.VirtualSize}
+	}
+
+	img, err := g.CreateImage(ctx, o.createSpec(d, disk, p))
 	if err != nil {
-		return "", 0, fmt.Errorf("create: %w", err)
+		return "", downloaded.n.Load(), fmt.Errorf("create: %w", err)
 	}
 	defer func() {
 		if err != nil {
@@ -69,17 +114,74 @@ func (o Options) transfer(ctx context.Context, g Glance, c plan.Change) (id stri
 		}
 	}()
 
-	t := o.Progress.Start(img.ID, fmt.Sprintf("%s → %s", d.Name, c.Project), d.Size)
-	counted := &counter{r: progress.Reader(br, t)}
-	final, err := o.send(ctx, g, img.ID, d, counted)
-	t.Done(err)
+	sent := newSent(p.r)
+	final, err := o.send(ctx, g, img.ID, d, sent)
 	if err != nil {
-		return img.ID, counted.n.Load(), err
+		return img.ID, downloaded.n.Load(), err
 	}
-	if err := check(final, d); err != nil {
-		return img.ID, counted.n.Load(), err
+	want := expected{size: d.Size, sha512: d.SHA512, what: "the list's"}
+	if !p.asListed {
+		want = expected{size: sent.n.Load(), sha512: sent.sum(), what: "the bytes sent (" + p.diskFormat + " from " + disk.Source() + ")"}
 	}
-	return img.ID, counted.n.Load(), nil
+	if err := check(final, want); err != nil {
+		return img.ID, downloaded.n.Load(), err
+	}
+	return img.ID, downloaded.n.Load(), nil
+}
+
+// createSpec is the create call: every field is set there, so the image is
+// never visible half-described.
+func (o Options) createSpec(d *plan.Desired, disk *transfer.Disk, p upload) glance.CreateSpec {
+	props := make(map[string]string, len(d.Properties)+2)
+	for k, v := range d.Properties {
+		props[k] = v
+	}
+	props[PropSourceFormat] = disk.Source()
+	if p.diskFormat == "vmdk" {
+		switch disk.Format.Subformat {
+		case "streamOptimized":
+			props[PropVMwareDiskType] = "streamOptimized"
+		case "monolithicSparse":
+			props[PropVMwareDiskType] = "sparse"
+		}
+	}
+	minDisk := d.MinDisk
+	if p.diskFormat != "iso" && p.vsize > 0 {
+		// An ISO boots as a CD-ROM: its size says nothing of the disk needed.
+		minDisk = max(minDisk, int((p.vsize+gib-1)/gib))
+	}
+	return glance.CreateSpec{
+		Name:            d.Name,
+		DiskFormat:      p.diskFormat,
+		ContainerFormat: "bare",
+		Visibility:      d.Visibility,
+		MinRAM:          d.MinRAM,
+		MinDisk:         minDisk,
+		Tags:            d.Tags,
+		Properties:      props,
+	}
+}
+
+// formatAliases are hv:format spellings that name a format differently.
+var formatAliases = map[string]string{"qcow": "qcow2", "img": "raw", "gz": "gzip", "bz2": "bzip2", "zst": "zstd", "vhdx": "vhdx", "vpc": "vhd"}
+
+// crossCheck logs an hv:format that names none of the layers: the bytes
+// win, since lists often leave the field out or get it wrong.
+func (o Options) crossCheck(c plan.Change, disk *transfer.Disk) {
+	hint := strings.ToLower(strings.TrimSpace(c.Desired.Format))
+	if a, ok := formatAliases[hint]; ok {
+		hint = a
+	}
+	if hint == "" || hint == disk.Format.Name || hint == disk.Format.DiskFormat {
+		return
+	}
+	for _, l := range disk.Layers {
+		if hint == l.Name {
+			return
+		}
+	}
+	o.Logger.Warn("image format differs from the list's hv:format; the bytes win",
+		"list", c.ListID, "image", c.ImageID, "hv_format", c.Desired.Format, "detected", disk.Source(), "disk", disk.Format.String())
 }
 
 // send moves the bytes by the chosen method and returns the image as Glance
@@ -116,17 +218,24 @@ func (o Options) send(ctx context.Context, g Glance, id string, d *plan.Desired,
 	return glance.Image{}, fmt.Errorf("unknown upload method %q", o.Method)
 }
 
-// check compares what Glance stored with what the list declared (spec §8):
-// bad bytes must never stay an active image.
-func check(img glance.Image, d *plan.Desired) error {
+// expected is what Glance must report for the image after upload.
+type expected struct {
+	size   int64
+	sha512 string
+	what   string // whose values, for messages
+}
+
+// check compares what Glance stored with what was sent (spec §8): bad bytes
+// must never stay an active image.
+func check(img glance.Image, want expected) error {
 	if img.Status != "active" {
 		return fmt.Errorf("verify: image is %s after upload, want active", img.Status)
 	}
-	if img.Size != d.Size {
-		return fmt.Errorf("verify: Glance size %d, want hv:size %d", img.Size, d.Size)
+	if img.Size != want.size {
+		return fmt.Errorf("verify: Glance size %d, want %d (%s size)", img.Size, want.size, want.what)
 	}
-	if strings.EqualFold(img.HashAlgo, "sha512") && !strings.EqualFold(img.HashValue, d.SHA512) {
-		return fmt.Errorf("verify: Glance os_hash_value %s, want sl:checksum:sha512 %s", img.HashValue, d.SHA512)
+	if strings.EqualFold(img.HashAlgo, "sha512") && !strings.EqualFold(img.HashValue, want.sha512) {
+		return fmt.Errorf("verify: Glance os_hash_value %s, want %s (%s sha512)", img.HashValue, want.sha512, want.what)
 	}
 	return nil
 }
@@ -154,4 +263,32 @@ func (c *counter) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n.Add(int64(n))
 	return n, err
+}
+
+// sentReader counts and hashes what goes to Glance, for the check of an
+// unpacked or converted image, whose bytes the list's sha512 does not cover.
+type sentReader struct {
+	counter
+	mu sync.Mutex // the hash may be read while net/http's writer still holds the body
+	h  hash.Hash
+}
+
+func newSent(r io.Reader) *sentReader {
+	s := &sentReader{h: sha512.New()}
+	s.r = r
+	return s
+}
+
+func (s *sentReader) Read(p []byte) (int, error) {
+	n, err := s.counter.Read(p)
+	s.mu.Lock()
+	s.h.Write(p[:n])
+	s.mu.Unlock()
+	return n, err
+}
+
+func (s *sentReader) sum() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return hex.EncodeToString(s.h.Sum(nil))
 }

@@ -25,6 +25,8 @@ type Options struct {
 	DryRun       bool
 	PlanFile     string
 	UploadMethod string
+	ConvertTo    string // raw or qcow2: convert disks with qemu-img first
+	WorkDir      string // conversion's temporary files
 }
 
 // NewCmd returns `ck sync`. runF replaces the run function in tests.
@@ -67,6 +69,8 @@ Under -o json, stdout carries JSON lines: {"type":"plan",...}, one
 	fl.BoolVar(&opts.ExitCode, "exit-code", false, "with --dry-run: exit 2 when the plan is not empty")
 	fl.StringVar(&opts.PlanFile, "plan", "", "apply the plan saved in `FILE` by ck diff --out, if still current")
 	fl.StringVar(&opts.UploadMethod, "upload-method", string(apply.MethodUpload), "how bytes reach Glance: upload, glance-direct or web-download")
+	fl.StringVar(&opts.ConvertTo, "convert-to", "", "convert disks of other formats to `FORMAT` (raw or qcow2, e.g. raw for Ceph) with qemu-img before upload")
+	fl.StringVar(&opts.WorkDir, "work-dir", "", "`DIR` for conversion's temporary files (default $TMPDIR); needs the source plus the converted disk free")
 	diff.BindPlanFlags(fl, &opts.Options)
 	return cmd
 }
@@ -77,6 +81,9 @@ func Run(ctx context.Context, opts *Options) error {
 	method, err := apply.ParseMethod(opts.UploadMethod)
 	if err != nil {
 		return &cmdutil.UsageError{Flag: "--upload-method", Reason: err.Error()}
+	}
+	if _, err := transfer.ParseTarget(opts.ConvertTo); err != nil {
+		return &cmdutil.UsageError{Flag: "--convert-to", Reason: err.Error()}
 	}
 	if opts.PlanFile != "" && opts.DryRun {
 		return &cmdutil.UsageError{Flag: "--plan", Reason: "cannot be combined with --dry-run (use ck diff)"}
@@ -117,12 +124,14 @@ func Run(ctx context.Context, opts *Options) error {
 			}
 			return nil, fmt.Errorf("no Glance connection for project %s", project)
 		},
-		Open:     opener(f),
-		Method:   method,
-		Parallel: f.Globals.Parallel,
-		Progress: progress.Choose(f.Globals.Progress, f.IO.ErrOut, f.IO.ErrTTY, f.Logger),
-		Logger:   f.Logger,
-		Now:      f.Now,
+		Open:      opener(f),
+		Method:    method,
+		Parallel:  f.Globals.Parallel,
+		Progress:  progress.Choose(f.Globals.Progress, f.IO.ErrOut, f.IO.ErrTTY, f.Logger),
+		Logger:    f.Logger,
+		Now:       f.Now,
+		ConvertTo: opts.ConvertTo,
+		WorkDir:   opts.WorkDir,
 	})
 	if err != nil {
 		return err
