@@ -33,6 +33,7 @@ func Build(lists []ListInput, observed []glance.Image, p Policy, now time.Time) 
 		protectedURLs: map[string]bool{},
 		seen:          map[listKey]string{},
 		managed:       map[string]bool{},
+		desiredIDs:    map[imgIDKey]int{},
 		plan: &Plan{
 			FormatVersion: FormatVersion,
 			Created:       now,
@@ -90,6 +91,11 @@ type builder struct {
 	seen          map[listKey]string // list → source that provided it
 	managed       map[string]bool
 	currentCK     int // usable, non-retired ck images: the base of the retire limit
+	// legacy holds the old tools' images that ck may adopt (Policy.Adopt);
+	// desiredIDs counts desired images per (project, image id), because
+	// atrope's images name no list id.
+	legacy     []legacy
+	desiredIDs map[imgIDKey]int
 
 	plan *Plan
 }
@@ -185,6 +191,7 @@ func (b *builder) addImages(in ListInput, id string) int {
 		}
 		d := DesiredImage(in.List, img, in.Source, b.policy)
 		b.desired[k] = &wanted{source: in.Source, desired: d}
+		b.desiredIDs[imgIDKey{in.Project, img.ID}]++
 		n++
 	}
 	return n
@@ -196,6 +203,12 @@ func (b *builder) observe(observed []glance.Image) map[imgKey][]glance.Image {
 	st := &b.plan.Stats
 	for _, img := range observed {
 		if !IsCK(img, b.policy.Tag, b.managed) {
+			if l, ok := legacyOf(img); ok && b.policy.Adopt && b.managed[img.Owner] && usable(img) {
+				// Counted only if adopted: an old tool's image no list
+				// wants is not ck's business, not even as "ignored".
+				b.legacy = append(b.legacy, l)
+				continue
+			}
 			st.Ignored++
 			continue
 		}

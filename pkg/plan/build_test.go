@@ -365,6 +365,8 @@ func TestBuildScenarioHasEveryActionAndReason(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
+		"replace legacy-differs " + pt.ProjectAlpha + " list-alpha/a-atrope g-atrope",
+		"adopt cloudkeeper-os " + pt.ProjectAlpha + " list-alpha/a-ckos g-ckos",
 		"replace content-changed " + pt.ProjectAlpha + " list-alpha/a-content g-content",
 		"retire duplicate " + pt.ProjectAlpha + " list-alpha/a-dup g-dup-old",
 		"retire image-expired " + pt.ProjectAlpha + " list-alpha/a-exp g-exp",
@@ -379,7 +381,7 @@ func TestBuildScenarioHasEveryActionAndReason(t *testing.T) {
 	if got := brief(p); !reflect.DeepEqual(got, want) {
 		t.Errorf("changes:\n got  %q\n want %q", got, want)
 	}
-	wantStats := plan.Stats{Create: 1, Replace: 1, Update: 2, Retire: 6, Unchanged: 2, Managed: 14, Ignored: 4, Kept: 1, Retired: 1, Unusable: 1}
+	wantStats := plan.Stats{Create: 1, Replace: 2, Update: 2, Retire: 6, Adopt: 1, Unchanged: 2, Managed: 14, Ignored: 4, Kept: 1, Retired: 1, Unusable: 1}
 	if p.Stats != wantStats {
 		t.Errorf("stats = %+v, want %+v", p.Stats, wantStats)
 	}

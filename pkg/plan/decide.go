@@ -59,10 +59,13 @@ func (b *builder) decideDesired(k imgKey, w *wanted, current, old []glance.Image
 			b.plan.Stats.Retired += len(old) - 1
 			return
 		}
+		b.plan.Stats.Retired += len(old)
+		if b.policy.Adopt && b.adoptOrReplace(k, base, d) {
+			return
+		}
 		c := base
 		c.Action, c.Reason, c.Desired = ActionCreate, ReasonNew, &d
 		b.add(c)
-		b.plan.Stats.Retired += len(old)
 		return
 	}
 	b.plan.Stats.Retired += len(old)

@@ -20,9 +20,30 @@ func Parse(data []byte) (*Plan, error) {
 		for j := range p.Changes[i].Patch {
 			op := &p.Changes[i].Patch[j]
 			op.Value, op.Old = intIfWhole(op.Value), intIfWhole(op.Old)
+			if op.Path == "/tags" {
+				op.Value, op.Old = stringsIfList(op.Value), stringsIfList(op.Old)
+			}
 		}
 	}
 	return &p, nil
+}
+
+// stringsIfList turns encoding/json's []any back into the []string of
+// tags that adopt's patch holds.
+func stringsIfList(v any) any {
+	list, ok := v.([]any)
+	if !ok {
+		return v
+	}
+	out := make([]string, 0, len(list))
+	for _, e := range list {
+		s, ok := e.(string)
+		if !ok {
+			return v
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
 // intIfWhole turns encoding/json's float64 back into the int min_ram was.

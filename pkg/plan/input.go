@@ -52,6 +52,10 @@ type Policy struct {
 	// arguments). Only then are ck's images of lists that are not in the
 	// input retired as unsubscribed; otherwise they are out of scope.
 	FullSet bool
+	// Adopt lets a listed image that ck does not have be taken over from
+	// cloudkeeper-os or atrope (spec §7): adopted in place when the old
+	// image holds the listed bytes, else replaced and retired.
+	Adopt bool
 }
 
 // Defaults applied by Build to a zero Policy field.

@@ -22,6 +22,9 @@ type Config struct {
 	Tag            string // ck's tag: the server-side filter of the listing
 	PageSize       int    // Glance list page size; 0 = glance.DefaultPageSize
 	UserAgent      string
+	// Adopt also lists every image each managed project owns, to find the
+	// images cloudkeeper-os and atrope made there (plan.IsLegacy).
+	Adopt bool
 }
 
 // State is the site as ck found it.
@@ -29,7 +32,8 @@ type State struct {
 	// Lists are the inputs with Project (and, for a skipped list, Reason)
 	// filled in, ready for plan.Build.
 	Lists []plan.ListInput
-	// Observed holds every image carrying the tag in the managed projects.
+	// Observed holds every image carrying the tag in the managed projects
+	// and, with Config.Adopt, the old tools' images there.
 	Observed []glance.Image
 	// Managed are the project ids ck manages: the mapped and default
 	// projects that were resolved, sorted.
@@ -55,7 +59,8 @@ func (e *ConfigError) Unwrap() error { return e.Err }
 
 // Observe resolves every list's project and lists ck's images in each
 // managed project: one paginated ListImages (tag and owner filters) per
-// project, no per-image request. Lists that failed or were skipped are
+// project, plus with cfg.Adopt one filtered by owner only; no per-image
+// request. Lists that failed or were skipped are
 // passed through untouched. mapping.json is read only when some list
 // names a VO, so a site whose lists carry none needs no mapping file.
 func Observe(ctx context.Context, cfg Config, lists []plan.ListInput) (*State, error) {
@@ -131,9 +136,34 @@ func Observe(ctx context.Context, cfg Config, lists []plan.ListInput) (*State, e
 			return nil, fmt.Errorf("project %s: %w", r.label(id), err)
 		}
 		st.Observed = append(st.Observed, imgs...)
+		if cfg.Adopt {
+			legacy, err := legacyImages(ctx, svc, id, cfg.Tag)
+			if err != nil {
+				return nil, fmt.Errorf("project %s: looking for cloudkeeper-os and atrope images: %w", r.label(id), err)
+			}
+			st.Observed = append(st.Observed, legacy...)
+		}
 	}
 	st.Conns = r.conns
 	return st, nil
+}
+
+// legacyImages lists the images project owns that an old tool made and
+// that do not carry ck's tag (those are in the tagged listing already): one
+// more paginated ListImages per project, filtered by owner only, since
+// Glance cannot filter on a property being present.
+func legacyImages(ctx context.Context, svc *glance.Service, project, tag string) ([]glance.Image, error) {
+	all, err := svc.ListImages(ctx, glance.ListFilter{Owner: project})
+	if err != nil {
+		return nil, err
+	}
+	var out []glance.Image
+	for _, img := range all {
+		if plan.IsLegacy(img) && !slices.Contains(img.Tags, tag) {
+			out = append(out, img)
+		}
+	}
+	return out, nil
 }
 
 // planned reports whether a list was read, so its images need a project.

@@ -32,7 +32,8 @@ type Options struct {
 	MaxRetire      string // N, N% or none
 	NamePrefix     string
 	Visibility     string
-	PageSize       int // Glance list page size (hidden; tests)
+	PageSize       int  // Glance list page size (hidden; tests)
+	Adopt          bool // take over cloudkeeper-os's and atrope's images (--adopt)
 }
 
 // NewCmd returns `ck diff`. runF replaces the run function in tests.
@@ -44,8 +45,12 @@ func NewCmd(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cob
 		Long: `Verify each list (as ck verify does), find each list's project through
 --mapping-file, read ck's images in every managed project, and print the plan:
 one line per change with its action (+ create, -/+ replace, ~ update-metadata,
-- retire), the image, the project and the reason, then a summary. Nothing in
-Glance is changed.
+= adopt, - retire), the image, the project and the reason, then a summary.
+Nothing in Glance is changed.
+
+Images that cloudkeeper-os or atrope made for a listed image are adopted (ck's
+tag and properties added, no download) when they hold the listed bytes, and
+replaced then retired otherwise; --adopt=false turns this off.
 
 A list that cannot be fetched or verified causes no retirement: its images are
 kept and the list is reported. A list whose VO has no entry in the mapping file
@@ -86,6 +91,7 @@ func BindPlanFlags(fl *pflag.FlagSet, opts *Options) {
 	fl.StringVar(&opts.MaxRetire, "max-retire", "25%", "most images one run may retire: N, N% of ck's current images (at least 1), or none")
 	fl.StringVar(&opts.NamePrefix, "name-prefix", "", "prefix of image names (before dc:title)")
 	fl.StringVar(&opts.Visibility, "visibility", plan.DefaultVisibility, "visibility of ck's images: private, shared, community or public")
+	fl.BoolVar(&opts.Adopt, "adopt", true, "adopt the images cloudkeeper-os or atrope made for a listed image, when they hold its bytes, instead of downloading it again")
 	fl.IntVar(&opts.PageSize, "page-size", 0, "Glance list page size (0: the default)")
 	_ = fl.MarkHidden("page-size")
 }
@@ -111,6 +117,7 @@ func (opts *Options) policy(full bool) (plan.Policy, error) {
 		MaxRetire:        mr.Count,
 		MaxRetirePercent: mr.Percent,
 		FullSet:          full,
+		Adopt:            opts.Adopt,
 	}, nil
 }
 
@@ -140,6 +147,7 @@ func Compute(ctx context.Context, opts *Options) (*Computed, error) {
 		Tag:            f.Globals.Tag,
 		PageSize:       opts.PageSize,
 		UserAgent:      cmdutil.UserAgent(),
+		Adopt:          opts.Adopt,
 	}, Inputs(verdicts))
 	var cfgErr *site.ConfigError
 	switch {

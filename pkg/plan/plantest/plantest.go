@@ -124,7 +124,7 @@ func Apply(observed []glance.Image, p *plan.Plan, now time.Time) ([]glance.Image
 					return nil, err
 				}
 			}
-		case plan.ActionUpdateMetadata, plan.ActionRetire:
+		case plan.ActionUpdateMetadata, plan.ActionRetire, plan.ActionAdopt:
 			if err := patch(c.GlanceImageID, c.Patch); err != nil {
 				return nil, err
 			}
@@ -152,6 +152,9 @@ func ApplyPatch(img glance.Image, ops []plan.PatchOp) (glance.Image, error) {
 			img.MinRAM, ok = op.Value.(int)
 		case "/os_hidden":
 			img.Hidden, ok = op.Value.(bool)
+		case "/tags":
+			img.Tags, ok = op.Value.([]string)
+			img.Tags = slices.Clone(img.Tags)
 		default:
 			key := op.Path[1:]
 			if op.Op == plan.OpRemove {

@@ -29,7 +29,7 @@ const (
 // Scenario returns inputs whose plan holds every action and every reason,
 // a failed and a skipped list, kept, ignored, unusable and retired images.
 func Scenario() ([]plan.ListInput, []glance.Image, plan.Policy) {
-	pol := plan.Policy{Tag: "ck", ManagedProjects: []string{ProjectAlpha, ProjectBeta}, MaxRetire: -1, FullSet: true}
+	pol := plan.Policy{Tag: "ck", ManagedProjects: []string{ProjectAlpha, ProjectBeta}, MaxRetire: -1, FullSet: true, Adopt: true}
 	month := Now.Add(30 * 24 * time.Hour)
 	t0 := Now.Add(-10 * 24 * time.Hour)
 
@@ -43,7 +43,9 @@ func Scenario() ([]plan.ListInput, []glance.Image, plan.Policy) {
 	imgExp.Expires = Now.Add(-time.Hour)
 	imgExp = WithRaw(imgExp)
 	imgGone := Image("a-gone", "CentOS 6", "1")
-	alpha := List("list-alpha", "alpha.vo", month, imgNew, imgContent, imgMeta, imgSame, imgRepub, imgDup, imgExp)
+	imgCKOS := Image("a-ckos", "CernVM 4", "1")      // cloudkeeper-os has it: adopt
+	imgAtrope := Image("a-atrope", "Debian 11", "2") // atrope has older bytes: replace
+	alpha := List("list-alpha", "alpha.vo", month, imgNew, imgContent, imgMeta, imgSame, imgRepub, imgDup, imgExp, imgCKOS, imgAtrope)
 
 	beta := List("list-beta", "beta.vo", Now.Add(-24*time.Hour), Image("b-1", "Beta image", "1"))
 	gamma := List("list-gamma", "gamma.vo", month, Image("g-1", "Gamma image", "1"))
@@ -73,6 +75,12 @@ func Scenario() ([]plan.ListInput, []glance.Image, plan.Policy) {
 	queued.Status = "queued"
 
 	foreign := glance.Image{ID: "g-foreign", Name: "site image", Owner: ProjectAlpha, Status: "active"}
+	ckos := glance.Image{ID: "g-ckos", Name: "CernVM 4", Owner: ProjectAlpha, Status: "active", Visibility: "private",
+		Tags: []string{}, Size: imgCKOS.Size, HashAlgo: "sha512", HashValue: imgCKOS.SHA512, CreatedAt: t0, UpdatedAt: t0,
+		Properties: map[string]string{plan.PropCKOSListID: "list-alpha", plan.PropCKOSImageID: "a-ckos", plan.PropCKOSStatus: "ACTIVE", "APPLIANCE_TITLE": "CernVM 4"}}
+	atrope := glance.Image{ID: "g-atrope", Name: "Debian 11", Owner: ProjectAlpha, Status: "active", Visibility: "private",
+		Tags: []string{"atrope"}, Size: imgAtrope.Size, HashAlgo: "sha512", HashValue: SHA("a-atrope@1"), CreatedAt: t0, UpdatedAt: t0,
+		Properties: map[string]string{plan.PropAtropeImageID: "a-atrope", plan.PropAtropeList: "alpha", plan.PropAtropeHash: "sha512:" + SHA("a-atrope@1")}}
 	tagOnly := glance.Image{ID: "g-tag-only", Name: "tagged by hand", Owner: ProjectAlpha, Status: "active", Tags: []string{"ck"}}
 	elsewhere := CKImage(alpha, imgSame, SourceAlpha, ProjectOther, "g-other-project", t0, pol)
 	snapshot := CKImage(alpha, imgSame, SourceAlpha, ProjectAlpha, "g-snapshot", t0, pol)
@@ -93,7 +101,7 @@ func Scenario() ([]plan.ListInput, []glance.Image, plan.Policy) {
 		CKImage(beta, beta.Images[0], SourceBeta, ProjectBeta, "g-beta", t0, pol),
 		CKImage(gamma, gamma.Images[0], SourceGamma, ProjectBeta, "g-gamma", t0, pol),
 		CKImage(old, old.Images[0], SourceOld, ProjectAlpha, "g-old", t0, pol),
-		foreign, tagOnly, elsewhere, snapshot,
+		foreign, tagOnly, elsewhere, snapshot, ckos, atrope,
 	}
 	return lists, observed, pol
 }
