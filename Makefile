@@ -15,7 +15,7 @@ LDFLAGS      := -s -w \
 	-X github.com/ck-sync/ck/pkg/cli/cmdutil.Date=$(DATE)
 FUZZTIME     ?= 30s
 
-.PHONY: all build test unit lint check cloud-up cloud-down cloud-logs fuzz completions demo bench clean
+.PHONY: all build test unit lint check cloud-up cloud-down cloud-logs fuzz completions man release-check demo bench clean
 
 all: build
 
@@ -53,6 +53,19 @@ completions: ## regenerate completions/ from the command tree
 	$(GO) run ./cmd/ck completion zsh > completions/ck.zsh
 	$(GO) run ./cmd/ck completion fish > completions/ck.fish
 	$(GO) run ./cmd/ck completion powershell > completions/ck.ps1
+
+man: ## man pages from the command tree into bin/man (generated, not committed)
+	rm -rf bin/man
+	$(GO) run ./cmd/ck-docs -version $(VERSION) bin/man
+
+# Not part of `make check`: building both architectures and four packages
+# takes minutes. Needs goreleaser v2 on PATH or in ~/go/bin:
+#   go install github.com/goreleaser/goreleaser/v2@v2.15.1
+GORELEASER   ?= $(shell command -v goreleaser 2>/dev/null || echo $(HOME)/go/bin/goreleaser)
+release-check: build man ## systemd-analyze verify, goreleaser check + a snapshot release (archives, deb, rpm) in dist/
+	contrib/systemd/verify.sh bin/ck bin/man
+	$(GORELEASER) check
+	$(GORELEASER) release --snapshot --clean --skip=publish
 
 demo: build cloud-up ## ck's main job on the local cloud
 	contrib/demo/demo.sh

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ck-sync/ck/pkg/imagelist"
+	"github.com/ck-sync/ck/pkg/metrics"
 	"github.com/ck-sync/ck/pkg/trust"
 )
 
@@ -23,6 +24,7 @@ type Factory struct {
 	Logger   *slog.Logger
 	Now      func() time.Time
 	Getenv   func(string) string
+	Metrics  *metrics.Run // records the run for --metrics-file; nil when not asked (see metrics.go)
 
 	// HTTPClientFunc, when set, replaces the list-fetching HTTP client (tests).
 	HTTPClientFunc func() (*http.Client, error)

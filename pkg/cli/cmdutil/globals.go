@@ -26,6 +26,7 @@ type Globals struct {
 	LogFormat      string
 	Progress       string
 	LockFile       string
+	MetricsFile    string
 	Timeout        time.Duration
 	RunTimeout     time.Duration
 	ExtraCAFile    string
@@ -66,6 +67,7 @@ func BindGlobals(fs *pflag.FlagSet, g *Globals) {
 	fs.StringVar(&g.LogFormat, "log-format", "text", "log format on stderr: text or json")
 	fs.StringVar(&g.Progress, "progress", "auto", "progress bars on stderr: auto (only on a terminal), always or never")
 	fs.StringVar(&g.LockFile, "lock-file", "", "take an exclusive lock on this file; exit 75 if another run holds it")
+	fs.StringVar(&g.MetricsFile, "metrics-file", "", "after sync, diff, verify or prune, write Prometheus metrics of the run to this file (node_exporter textfile collector)")
 	fs.DurationVar(&g.Timeout, "timeout", 60*time.Second, "timeout of each HTTP request for a list (and of each Glance call)")
 	fs.DurationVar(&g.RunTimeout, "run-timeout", 6*time.Hour, "timeout of the whole run (0: none)")
 	fs.StringVar(&g.ExtraCAFile, "extra-ca-file", "", "extra PEM CA certificates for HTTPS list and image servers")

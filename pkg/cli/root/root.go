@@ -61,6 +61,9 @@ precedence is flag > environment > file > default.
 					return err
 				}
 			}
+			// After the lock: a run turned away by it leaves the metrics of
+			// the run that holds it alone.
+			f.StartMetrics(cmd.Name())
 			return nil
 		},
 		PersistentPostRun: func(*cobra.Command, []string) {
@@ -130,7 +133,14 @@ func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 			fmt.Fprintln(f.IO.ErrOut, "Run 'ck --help' for usage.")
 		}
 	}
-	return cmdutil.ExitCode(err)
+	code := cmdutil.ExitCode(err)
+	if err := f.WriteMetrics(code); err != nil {
+		fmt.Fprintln(f.IO.ErrOut, "ck: "+err.Error())
+		if code == cmdutil.ExitOK {
+			code = cmdutil.ExitError
+		}
+	}
+	return code
 }
 
 type signalKey struct{}

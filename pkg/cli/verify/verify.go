@@ -95,6 +95,8 @@ func Verdicts(ctx context.Context, f *cmdutil.Factory, args []string) ([]verdict
 		}
 		log(f.Logger, out[i])
 	}
+	n := Count(out)
+	f.Metrics.SetLists(n.Valid, n.Expired, n.Invalid) // --metrics-file; a no-op without it
 	return out, nil
 }
 

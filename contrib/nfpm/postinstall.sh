@@ -1,0 +1,19 @@
+#!/bin/sh
+# ck package: make systemd see the units. The timers are not enabled here:
+# ck needs clouds.yaml, the lists and the mapping first (see the README).
+set -e
+install -d -o ck -g ck -m 0755 /var/lib/ck /var/lib/ck/metrics
+if [ -d /run/systemd/system ]; then
+	systemctl daemon-reload >/dev/null 2>&1 || true
+	# On upgrade, a timer that was enabled picks up the new units.
+	for t in ck-sync.timer ck-prune.timer; do
+		if systemctl is-enabled --quiet "$t" 2>/dev/null; then
+			systemctl restart "$t" >/dev/null 2>&1 || true
+		fi
+	done
+fi
+if [ ! -e /etc/openstack/clouds.yaml ]; then
+	echo "ck: configure /etc/default/ck, /etc/ck/ and /etc/openstack/clouds.yaml, then:"
+	echo "    systemctl enable --now ck-sync.timer ck-prune.timer"
+fi
+exit 0

@@ -1,0 +1,13 @@
+#!/bin/sh
+# ck package: stop the timers before the units go away. deb passes
+# "remove"/"upgrade", rpm the number of versions left (0 = removal).
+set -e
+case "$1" in
+remove | purge | 0)
+	if [ -d /run/systemd/system ]; then
+		systemctl disable --now ck-sync.timer ck-prune.timer >/dev/null 2>&1 || true
+		systemctl stop ck-sync.service ck-prune.service >/dev/null 2>&1 || true
+	fi
+	;;
+esac
+exit 0

@@ -1,0 +1,32 @@
+package cmdutil
+
+import (
+	"fmt"
+
+	"github.com/ck-sync/ck/pkg/metrics"
+)
+
+// StartMetrics begins recording the run of command in f.Metrics when
+// --metrics-file is set and command is one the metrics describe (sync,
+// diff, verify, prune). Commands fill the record; WriteMetrics ends it.
+func (f *Factory) StartMetrics(command string) {
+	if f.Globals.MetricsFile == "" || !metrics.Commands[command] {
+		return
+	}
+	f.Metrics = metrics.New(command, f.Now())
+}
+
+// WriteMetrics finishes the record with the run's exit code and writes it
+// to --metrics-file. A run succeeded when it exited 0, or 2 (a non-empty
+// plan under --exit-code: the command did its job). Without a record it
+// does nothing.
+func (f *Factory) WriteMetrics(code int) error {
+	if f.Metrics == nil {
+		return nil
+	}
+	f.Metrics.Finish(f.Now(), code == ExitOK || code == ExitChanges)
+	if err := f.Metrics.WriteFile(f.Globals.MetricsFile); err != nil {
+		return &UsageError{Flag: "--metrics-file", Reason: fmt.Sprintf("cannot write the metrics: %v", err)}
+	}
+	return nil
+}
