@@ -202,6 +202,16 @@ func (o Options) run(ctx context.Context, c plan.Change) Outcome {
 		switch c.Action {
 		case plan.ActionCreate, plan.ActionReplace:
 			out.NewImage, out.Bytes, err = o.transfer(ctx, g, c)
+			if err != nil && ctx.Err() == nil && restartable(err) {
+				// The half-made image is already gone; one fresh start
+				// cures a server that cannot resume or a token that
+				// expired mid-upload.
+				o.Logger.Warn("transfer failed; starting the image again from the first byte",
+					"list", c.ListID, "image", c.ImageID, "error", err)
+				var n int64
+				out.NewImage, n, err = o.transfer(ctx, g, c)
+				out.Bytes += n
+			}
 			if err == nil && c.Action == plan.ActionReplace {
 				// The new image is active: only now retire the old one, so
 				// users never see a window without the image.
@@ -235,6 +245,13 @@ func (o Options) run(ctx context.Context, c plan.Change) Outcome {
 	}
 	o.Logger.Info("change applied", attrs...)
 	return out
+}
+
+// restartable reports whether a failed transfer may succeed when started
+// again from scratch: bytes already sent cannot be taken back, so a download
+// that cannot resume, or an upload whose token expired, restarts whole.
+func restartable(err error) bool {
+	return errors.Is(err, transfer.ErrRangeUnsupported) || errors.Is(err, glance.ErrUnauthorized)
 }
 
 // patch converts the plan's patch to Glance's; Old is for people only.

@@ -305,3 +305,48 @@ func TestParseMethod(t *testing.T) {
 		t.Error("ParseMethod(ftp) succeeded")
 	}
 }
+
+// flakyServer fails the first download of each URL the way a server that
+// ignores Range does after a cut connection, then serves it whole.
+type flakyServer struct {
+	server
+	mu    sync.Mutex
+	tried map[string]bool
+}
+
+func (s *flakyServer) open(ctx context.Context, src transfer.Source) (io.ReadCloser, error) {
+	s.mu.Lock()
+	first := !s.tried[src.URL]
+	s.tried[src.URL] = true
+	s.mu.Unlock()
+	if first {
+		data := s.server[src.URL]
+		cut := io.MultiReader(bytes.NewReader(data[:len(data)/2]), errReader{fmt.Errorf("download: %w", transfer.ErrRangeUnsupported)})
+		return io.NopCloser(cut), nil
+	}
+	return s.server.open(ctx, src)
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+func TestTransferRestartsWhenServerCannotResume(t *testing.T) {
+	data := payload(256 << 10)
+	g := newFake()
+	srv := &flakyServer{server: server{"http://x/a": data}, tried: map[string]bool{}}
+	res, err := Apply(context.Background(), &plan.Plan{Changes: []plan.Change{createChange("a", "http://x/a", data, data)}}, Options{
+		Glance: func(string) (Glance, error) { return g, nil },
+		Open:   srv.open,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := res.Outcomes[0]
+	if o.Status != Done || len(g.images) != 1 || g.images[o.NewImage] == nil || g.images[o.NewImage].Status != "active" {
+		t.Fatalf("outcome %+v, images %v: want one active image after a restart", o, g.images)
+	}
+	if !slices.Contains(g.calls, "delete img-1") {
+		t.Errorf("calls = %v: the first, half-made image should have been deleted", g.calls)
+	}
+}
