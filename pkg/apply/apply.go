@@ -212,6 +212,9 @@ func (o Options) run(ctx context.Context, c plan.Change) Outcome {
 				out.NewImage, n, err = o.transfer(ctx, g, c)
 				out.Bytes += n
 			}
+			if err == nil {
+				err = o.shareNew(ctx, g, c, out.NewImage)
+			}
 			if err == nil && c.Action == plan.ActionReplace {
 				// The new image is active: only now retire the old one, so
 				// users never see a window without the image.
@@ -223,6 +226,10 @@ func (o Options) run(ctx context.Context, c plan.Change) Outcome {
 			_, err = g.UpdateImage(ctx, c.GlanceImageID, patch(c.Patch))
 		case plan.ActionDelete:
 			err = deleteImage(ctx, g, c)
+		case plan.ActionShare:
+			err = o.shareImage(ctx, g, c.GlanceImageID, c.Member)
+		case plan.ActionUnshare:
+			err = unshareImage(ctx, g, c.GlanceImageID, c.Member)
 		default:
 			err = fmt.Errorf("unknown action %q", c.Action)
 		}

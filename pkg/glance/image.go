@@ -26,4 +26,7 @@ type Image struct {
 	HashValue       string // os_hash_value
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
+	// Members are the image's members when they were observed
+	// (--share-mode members); nil when they were not looked at.
+	Members []Member
 }

@@ -183,6 +183,9 @@ func (b *builder) adoptOrReplace(k imgKey, base Change, d Desired) bool {
 	pick.used = true
 	b.plan.Inputs.Images = append(b.plan.Inputs.Images, ImageFingerprint{ID: pick.img.ID, UpdatedAt: pick.img.UpdatedAt.UTC()})
 	b.add(c)
+	if c.Action == ActionAdopt {
+		b.share(base, pick.img, d)
+	}
 	return true
 }
 

@@ -189,7 +189,7 @@ func (b *builder) addImages(in ListInput, id string) int {
 			b.imageExpired[k] = true
 			continue
 		}
-		d := DesiredImage(in.List, img, in.Source, b.policy)
+		d := withMembers(DesiredImage(in.List, img, in.Source, b.policy), in.Members)
 		b.desired[k] = &wanted{source: in.Source, desired: d}
 		b.desiredIDs[imgIDKey{in.Project, img.ID}]++
 		n++

@@ -56,6 +56,7 @@ func (b *builder) decideDesired(k imgKey, w *wanted, current, old []glance.Image
 			c.Action, c.Reason, c.GlanceImageID = ActionUpdateMetadata, ReasonRepublished, old[i].ID
 			c.Patch = RepublishPatch(old[i], d)
 			b.add(c)
+			b.share(base, old[i], d)
 			b.plan.Stats.Retired += len(old) - 1
 			return
 		}
@@ -82,10 +83,15 @@ func (b *builder) decideDesired(k imgKey, w *wanted, current, old []glance.Image
 	default:
 		c.Patch = MetadataPatch(keep, d)
 		if len(c.Patch) == 0 {
-			b.plan.Stats.Unchanged++
+			if b.share(base, keep, d) == 0 {
+				b.plan.Stats.Unchanged++
+			}
 			return
 		}
 		c.Action, c.Reason = ActionUpdateMetadata, ReasonMetadataChanged
+		b.add(c)
+		b.share(base, keep, d)
+		return
 	}
 	b.add(c)
 }
@@ -191,6 +197,10 @@ func (st *Stats) count(changes []Change) {
 			st.Adopt++
 		case ActionDelete:
 			st.Delete++
+		case ActionShare:
+			st.Share++
+		case ActionUnshare:
+			st.Unshare++
 		}
 	}
 }

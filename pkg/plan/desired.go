@@ -52,6 +52,9 @@ type Desired struct {
 	Format     string            `json:"format,omitempty"` // hv:format lower-cased, a hint only (spec §8)
 	Size       int64             `json:"size"`
 	SHA512     string            `json:"sha512"`
+	// Members are the projects to share the image with once it is active
+	// (--share-mode members), sorted; they make the visibility "shared".
+	Members []string `json:"members,omitempty"`
 }
 
 // DesiredImage computes the desired Glance image for img of list, fetched

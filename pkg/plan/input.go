@@ -22,6 +22,10 @@ type ListInput struct {
 	// Digest is the sha256 (hex) of the list's bytes as fetched, used to
 	// tell whether a saved plan is stale; may be "".
 	Digest string
+	// Members are the projects the list's images are shared with as image
+	// members (--share-mode members: one copy in Project, the VO's project
+	// a member); empty in the default per-project copies mode.
+	Members []string
 }
 
 // id returns the list's dc:identifier, from the parsed list if there is one.
@@ -56,6 +60,10 @@ type Policy struct {
 	// cloudkeeper-os or atrope (spec §7): adopted in place when the old
 	// image holds the listed bytes, else replaced and retired.
 	Adopt bool
+	// CanAccept holds the projects where ck can accept an image membership
+	// (the clouds.yaml user has a role there); a pending member elsewhere
+	// is only counted (Stats.Pending).
+	CanAccept map[string]bool
 }
 
 // Defaults applied by Build to a zero Policy field.

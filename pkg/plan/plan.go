@@ -39,6 +39,8 @@ const (
 	ActionRetire         Action = "retire"          // set ck_retired and hide the image
 	ActionAdopt          Action = "adopt"           // make an old tool's image ck's: tag and properties, no transfer
 	ActionDelete         Action = "delete"          // prune: deactivate, then delete a retired image
+	ActionShare          Action = "share"           // --share-mode members: add (and accept) an image member
+	ActionUnshare        Action = "unshare"         // --share-mode members: remove an image member
 )
 
 // rank orders actions within one (project, list, image) key.
@@ -52,12 +54,16 @@ func (a Action) rank() int {
 		return 2
 	case ActionAdopt:
 		return 3
-	case ActionRetire:
+	case ActionShare:
 		return 4
-	case ActionDelete:
+	case ActionUnshare:
 		return 5
+	case ActionRetire:
+		return 6
+	case ActionDelete:
+		return 7
 	}
-	return 6
+	return 8
 }
 
 // Reason is why a change is planned; it is separate from the Action so that
@@ -80,6 +86,9 @@ const (
 	ReasonAtrope          Reason = "atrope"            // adopt: atrope made it, same sha512
 	ReasonLegacyDiffers   Reason = "legacy-differs"    // replace: an old tool's image whose bytes differ (or are unknown)
 	ReasonGraceOver       Reason = "grace-over"        // delete: retired longer than --grace ago
+	ReasonNewMember       Reason = "new-member"        // share: the VO's project is not a member yet
+	ReasonMemberPending   Reason = "member-pending"    // share: a member ck can accept for has not accepted
+	ReasonStaleMember     Reason = "stale-member"      // unshare: no listed VO maps to the member project
 )
 
 // Change is one planned change to one image.
@@ -98,9 +107,11 @@ type Change struct {
 	Desired *Desired `json:"desired,omitempty"`
 	// Patch is the exact JSON patch for GlanceImageID (update-metadata,
 	// retire; for replace, the patch that retires the old image).
-	Patch  []PatchOp `json:"patch,omitempty"`
-	Size   int64     `json:"size"`   // bytes of the image concerned
-	SHA512 string    `json:"sha512"` // lower-case hex
+	Patch []PatchOp `json:"patch,omitempty"`
+	// Member is the project shared with (share) or unshared (unshare).
+	Member string `json:"member,omitempty"`
+	Size   int64  `json:"size"`   // bytes of the image concerned
+	SHA512 string `json:"sha512"` // lower-case hex
 }
 
 // ListStatus is the outcome of fetching and verifying one list.
@@ -128,12 +139,17 @@ type ListSummary struct {
 
 // Stats counts what the plan looked at, including what it left alone.
 type Stats struct {
-	Create    int `json:"create"`
-	Replace   int `json:"replace"`
-	Update    int `json:"update"`
-	Retire    int `json:"retire"`
-	Adopt     int `json:"adopt"`
-	Delete    int `json:"delete"`
+	Create  int `json:"create"`
+	Replace int `json:"replace"`
+	Update  int `json:"update"`
+	Retire  int `json:"retire"`
+	Adopt   int `json:"adopt"`
+	Delete  int `json:"delete"`
+	Share   int `json:"share"`
+	Unshare int `json:"unshare"`
+	// Pending counts image members that have not accepted and that ck
+	// cannot accept for (the clouds.yaml user has no role in the project).
+	Pending   int `json:"pending"`
 	Unchanged int `json:"unchanged"` // desired images already up to date
 	Managed   int `json:"managed"`   // observed images that are ck's (spec §5)
 	Ignored   int `json:"ignored"`   // observed images that are not ck's: never touched

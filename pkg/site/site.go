@@ -25,7 +25,14 @@ type Config struct {
 	// Adopt also lists every image each managed project owns, to find the
 	// images cloudkeeper-os and atrope made there (plan.IsLegacy).
 	Adopt bool
+	// ShareMode is "copies" (default: one copy per VO project) or
+	// "members" (one copy in the clouds.yaml project, the VO projects its
+	// image members).
+	ShareMode string
 }
+
+// ShareMembers is Config.ShareMode for atrope's single shared copy.
+const ShareMembers = "members"
 
 // State is the site as ck found it.
 type State struct {
@@ -43,6 +50,9 @@ type State struct {
 	// Conns holds a Glance connection scoped to each managed project, for
 	// the commands that go on to change Glance.
 	Conns map[string]*glance.Service
+	// CanAccept holds the projects the clouds.yaml user has a role on:
+	// where ck can accept an image membership itself.
+	CanAccept map[string]bool
 }
 
 // ConfigError is a problem with the operator's configuration (the mapping
@@ -97,10 +107,25 @@ func Observe(ctx context.Context, cfg Config, lists []plan.ListInput) (*State, e
 		byVO[e.VO] = id
 	}
 
-	st := &State{Lists: slices.Clone(lists), ProjectNames: r.names}
+	st := &State{Lists: slices.Clone(lists), ProjectNames: r.names, CanAccept: map[string]bool{}}
+	for _, p := range projects {
+		st.CanAccept[p.ID] = true
+	}
+	members := cfg.ShareMode == ShareMembers
+	home := base.ProjectID()
+	if members && home == "" {
+		return nil, &ConfigError{Flag: "--share-mode", Err: fmt.Errorf("members: cloud %q has no project scope to hold the shared copies", cloudName(cfg.Cloud))}
+	}
 	managed := map[string]bool{}
 	for _, id := range byVO {
-		managed[id] = true
+		// In member mode a VO project the user has no role on cannot be
+		// listed; it only becomes an image member (left pending).
+		if !members || st.CanAccept[id] || r.conns[id] != nil {
+			managed[id] = true
+		}
+	}
+	if members {
+		managed[home] = true
 	}
 	for i, in := range st.Lists {
 		if !planned(in) {
@@ -108,6 +133,11 @@ func Observe(ctx context.Context, cfg Config, lists []plan.ListInput) (*State, e
 		}
 		route := RouteList(in.List.VO, m, cfg.DefaultProject != "")
 		switch {
+		case route.Entry != nil && members:
+			st.Lists[i].Project = home
+			if vo := byVO[route.Entry.VO]; vo != home {
+				st.Lists[i].Members = []string{vo}
+			}
 		case route.Entry != nil:
 			st.Lists[i].Project = byVO[route.Entry.VO]
 		case route.Default:
@@ -135,6 +165,11 @@ func Observe(ctx context.Context, cfg Config, lists []plan.ListInput) (*State, e
 		if err != nil {
 			return nil, fmt.Errorf("project %s: %w", r.label(id), err)
 		}
+		if members && id == home {
+			if err := observeMembers(ctx, svc, imgs); err != nil {
+				return nil, fmt.Errorf("project %s: %w", r.label(id), err)
+			}
+		}
 		st.Observed = append(st.Observed, imgs...)
 		if cfg.Adopt {
 			legacy, err := legacyImages(ctx, svc, id, cfg.Tag)
@@ -146,6 +181,27 @@ func Observe(ctx context.Context, cfg Config, lists []plan.ListInput) (*State, e
 	}
 	st.Conns = r.conns
 	return st, nil
+}
+
+// observeMembers reads the members of ck's current shared images: one
+// call per such image, since Glance has no listing of members across
+// images. Retired and private images are not looked at.
+func observeMembers(ctx context.Context, svc *glance.Service, imgs []glance.Image) error {
+	for i := range imgs {
+		img := &imgs[i]
+		if img.Visibility != "shared" || img.Properties[plan.PropRetired] != "" || img.Properties[plan.PropListID] == "" {
+			continue
+		}
+		ms, err := svc.ListMembers(ctx, img.ID)
+		if err != nil {
+			return err
+		}
+		img.Members = ms
+		if img.Members == nil {
+			img.Members = []glance.Member{}
+		}
+	}
+	return nil
 }
 
 // legacyImages lists the images project owns that an old tool made and
@@ -231,6 +287,10 @@ func (r *resolver) entry(ctx context.Context, e mapping.Entry) (string, error) {
 		return r.byName(ctx, e.Project, e.Domain)
 	}
 	if slices.ContainsFunc(r.projects, func(p glance.Project) bool { return p.ID == e.Project }) {
+		return e.Project, nil
+	}
+	if r.cfg.ShareMode == ShareMembers {
+		// A member project needs no role of ck's: its id is taken as given.
 		return e.Project, nil
 	}
 	id, err := r.byName(ctx, e.Project, "Default")

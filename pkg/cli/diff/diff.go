@@ -32,8 +32,9 @@ type Options struct {
 	MaxRetire      string // N, N% or none
 	NamePrefix     string
 	Visibility     string
-	PageSize       int  // Glance list page size (hidden; tests)
-	Adopt          bool // take over cloudkeeper-os's and atrope's images (--adopt)
+	PageSize       int    // Glance list page size (hidden; tests)
+	Adopt          bool   // take over cloudkeeper-os's and atrope's images (--adopt)
+	ShareMode      string // copies or members (--share-mode)
 }
 
 // NewCmd returns `ck diff`. runF replaces the run function in tests.
@@ -92,6 +93,8 @@ func BindPlanFlags(fl *pflag.FlagSet, opts *Options) {
 	fl.StringVar(&opts.NamePrefix, "name-prefix", "", "prefix of image names (before dc:title)")
 	fl.StringVar(&opts.Visibility, "visibility", plan.DefaultVisibility, "visibility of ck's images: private, shared, community or public")
 	fl.BoolVar(&opts.Adopt, "adopt", true, "adopt the images cloudkeeper-os or atrope made for a listed image, when they hold its bytes, instead of downloading it again")
+	// No default value, so "copies" and an unset flag are the same mode.
+	fl.StringVar(&opts.ShareMode, "share-mode", "", "copies (when unset): one image per VO project; members: one shared image in the clouds.yaml project, each VO project an image member (atrope's model)")
 	fl.IntVar(&opts.PageSize, "page-size", 0, "Glance list page size (0: the default)")
 	_ = fl.MarkHidden("page-size")
 }
@@ -106,6 +109,11 @@ func (opts *Options) policy(full bool) (plan.Policy, error) {
 	mr, err := site.ParseMaxRetire(opts.MaxRetire)
 	if err != nil {
 		return plan.Policy{}, &cmdutil.UsageError{Flag: "--max-retire", Reason: strings.TrimPrefix(err.Error(), "max-retire: ")}
+	}
+	switch opts.ShareMode {
+	case "", "copies", site.ShareMembers:
+	default:
+		return plan.Policy{}, &cmdutil.UsageError{Flag: "--share-mode", Reason: fmt.Sprintf("must be copies or members, not %q", opts.ShareMode)}
 	}
 	if opts.PageSize < 0 {
 		return plan.Policy{}, &cmdutil.UsageError{Flag: "--page-size", Reason: "must not be negative"}
@@ -148,6 +156,7 @@ func Compute(ctx context.Context, opts *Options) (*Computed, error) {
 		PageSize:       opts.PageSize,
 		UserAgent:      cmdutil.UserAgent(),
 		Adopt:          opts.Adopt,
+		ShareMode:      opts.ShareMode,
 	}, Inputs(verdicts))
 	var cfgErr *site.ConfigError
 	switch {
@@ -157,6 +166,7 @@ func Compute(ctx context.Context, opts *Options) (*Computed, error) {
 		return nil, err
 	}
 	pol.ManagedProjects = st.Managed
+	pol.CanAccept = st.CanAccept
 
 	p, err := plan.Build(st.Lists, st.Observed, pol, f.Now())
 	c := &Computed{Plan: p, Site: st}

@@ -52,7 +52,19 @@ func plans(t *testing.T) map[string]*plan.Plan {
 	if pruneBlocked == nil || pruneBlocked.Blocked == nil {
 		t.Fatal("want a prune plan blocked by --max-delete")
 	}
-	return map[string]*plan.Plan{"every": every, "empty": empty, "blocked": blocked, "prune": pruned, "prune-blocked": pruneBlocked}
+	// share: --share-mode members, one copy in vo-alpha shared with vo-beta
+	// (to add) and with a project no list maps to any more (to remove).
+	sharedIn := in[0]
+	sharedIn.Members = []string{pt.ProjectBeta}
+	sharedPol := pol
+	sharedPol.Visibility = "shared"
+	sharedImg := pt.CKImage(l, img, pt.SourceAlpha, pt.ProjectAlpha, "g-c7", pt.Now.Add(-time.Hour), sharedPol)
+	sharedImg.Members = []glance.Member{{ImageID: "g-c7", ProjectID: pt.ProjectOther, Status: glance.MemberAccepted}}
+	shared, err := plan.Build([]plan.ListInput{sharedIn}, []glance.Image{sharedImg}, pol, pt.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]*plan.Plan{"every": every, "empty": empty, "blocked": blocked, "prune": pruned, "prune-blocked": pruneBlocked, "share": shared}
 }
 
 func TestGolden(t *testing.T) {
@@ -71,6 +83,8 @@ func TestGolden(t *testing.T) {
 		{"prune.txt", "prune", text(false)},
 		{"prune.json", "prune", jsonDoc},
 		{"prune-blocked.txt", "prune-blocked", text(false)},
+		{"share.txt", "share", text(false)},
+		{"share.json", "share", jsonDoc},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

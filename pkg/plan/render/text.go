@@ -37,6 +37,8 @@ var symbols = map[plan.Action]struct{ sym, color string }{
 	plan.ActionRetire:         {"-", ansiRed},
 	plan.ActionAdopt:          {"=", ansiGreen}, // same bytes: nothing new, only ck's marks
 	plan.ActionDelete:         {"x", ansiRed},
+	plan.ActionShare:          {">", ansiGreen},
+	plan.ActionUnshare:        {"<", ansiRed},
 }
 
 // maxValue is how many characters of a property value a patch line shows;
@@ -108,6 +110,9 @@ func (t *textWriter) change(c plan.Change) {
 	head := t.paint(s.color, fmt.Sprintf("%3s %-15s", s.sym, c.Action))
 	t.printf("%s  %s  project %s  %s/%s  (%s)\n", head, pad(strconv.Quote(c.Title), t.titleWidth),
 		pad(t.project(c.Project), t.projectWidth), short(c.ListID), short(c.ImageID), c.Reason)
+	if c.Member != "" {
+		t.printf("        member: project %s\n", t.project(c.Member))
+	}
 	if c.Action != plan.ActionUpdateMetadata && c.Action != plan.ActionAdopt {
 		return
 	}
@@ -162,6 +167,9 @@ func (t *textWriter) summary(p *plan.Plan) {
 		if st.Delete > 0 {
 			extra += fmt.Sprintf(", %d to delete", st.Delete)
 		}
+		if st.Share+st.Unshare > 0 {
+			extra += fmt.Sprintf(", %d to share, %d to unshare", st.Share, st.Unshare)
+		}
 		t.printf("%s %d to create, %d to replace, %d to update, %d to retire%s. %d unchanged.\n",
 			t.paint(ansiBold, "Plan:"), st.Create, st.Replace, st.Update, st.Retire, extra, st.Unchanged)
 	}
@@ -175,6 +183,7 @@ func (t *textWriter) summary(p *plan.Plan) {
 		{st.Retired, "already retired", "already retired"},
 		{st.Unusable, "image not active", "images not active"},
 		{st.Ignored, "image not ck's", "images not ck's"},
+		{st.Pending, "image member pending (no role to accept in its project)", "image members pending (no role to accept in their projects)"},
 	} {
 		if part.n > 0 {
 			left = append(left, count(part.n, part.what, part.whats))
