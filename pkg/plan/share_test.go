@@ -63,6 +63,7 @@ func TestBuildShareMembers(t *testing.T) {
 			if p.Stats.Pending != tt.pending || p.Stats.Unchanged != tt.unchanged {
 				t.Errorf("stats = %+v, want %d pending, %d unchanged", p.Stats, tt.pending, tt.unchanged)
 			}
+			assertIdempotent(t, []plan.ListInput{in}, tt.observed, pol, p)
 			for _, c := range p.Changes {
 				switch c.Action {
 				case plan.ActionCreate:

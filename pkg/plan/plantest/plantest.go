@@ -118,7 +118,11 @@ func Apply(observed []glance.Image, p *plan.Plan, now time.Time) ([]glance.Image
 		case plan.ActionCreate, plan.ActionReplace:
 			id := fmt.Sprintf("uploaded-%03d", n)
 			byID[id] = len(out)
-			out = append(out, FromDesired(*c.Desired, c.Project, id, now.Add(time.Duration(n+1)*time.Second)))
+			img := FromDesired(*c.Desired, c.Project, id, now.Add(time.Duration(n+1)*time.Second))
+			for _, m := range c.Desired.Members {
+				img.Members = append(img.Members, glance.Member{ImageID: id, ProjectID: m, Status: glance.MemberAccepted})
+			}
+			out = append(out, img)
 			if c.Action == plan.ActionReplace {
 				if err := patch(c.GlanceImageID, c.Patch); err != nil {
 					return nil, err
@@ -128,6 +132,17 @@ func Apply(observed []glance.Image, p *plan.Plan, now time.Time) ([]glance.Image
 			if err := patch(c.GlanceImageID, c.Patch); err != nil {
 				return nil, err
 			}
+		case plan.ActionShare, plan.ActionUnshare:
+			// Members are accepted at once, as apply does where it can.
+			i, ok := byID[c.GlanceImageID]
+			if !ok {
+				return nil, fmt.Errorf("%s of unknown image %s", c.Action, c.GlanceImageID)
+			}
+			ms := slices.DeleteFunc(slices.Clone(out[i].Members), func(m glance.Member) bool { return m.ProjectID == c.Member })
+			if c.Action == plan.ActionShare {
+				ms = append(ms, glance.Member{ImageID: c.GlanceImageID, ProjectID: c.Member, Status: glance.MemberAccepted})
+			}
+			out[i].Members = ms
 		default:
 			return nil, fmt.Errorf("unknown action %q", c.Action)
 		}
