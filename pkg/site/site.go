@@ -68,8 +68,8 @@ func (e *ConfigError) Error() string { return e.Flag + ": " + e.Err.Error() }
 func (e *ConfigError) Unwrap() error { return e.Err }
 
 // Observe resolves every list's project and lists ck's images in each
-// managed project: one paginated ListImages (tag and owner filters) per
-// project, plus with cfg.Adopt one filtered by owner only; no per-image
+// managed project: one paginated ListImages per project (tag and owner
+// filters; with cfg.Adopt, owner only, see listProject); no per-image
 // request. Lists that failed or were skipped are
 // passed through untouched. mapping.json is read only when some list
 // names a VO, so a site whose lists carry none needs no mapping file.
@@ -161,7 +161,7 @@ func Observe(ctx context.Context, cfg Config, lists []plan.ListInput) (*State, e
 		if err != nil {
 			return nil, err
 		}
-		imgs, err := svc.ListImages(ctx, glance.ListFilter{Tag: cfg.Tag, Owner: id})
+		imgs, legacy, err := listProject(ctx, svc, id, cfg.Tag, cfg.Adopt)
 		if err != nil {
 			return nil, fmt.Errorf("project %s: %w", r.label(id), err)
 		}
@@ -171,13 +171,7 @@ func Observe(ctx context.Context, cfg Config, lists []plan.ListInput) (*State, e
 			}
 		}
 		st.Observed = append(st.Observed, imgs...)
-		if cfg.Adopt {
-			legacy, err := legacyImages(ctx, svc, id, cfg.Tag)
-			if err != nil {
-				return nil, fmt.Errorf("project %s: looking for cloudkeeper-os and atrope images: %w", r.label(id), err)
-			}
-			st.Observed = append(st.Observed, legacy...)
-		}
+		st.Observed = append(st.Observed, legacy...)
 	}
 	st.Conns = r.conns
 	return st, nil
@@ -204,22 +198,29 @@ func observeMembers(ctx context.Context, svc *glance.Service, imgs []glance.Imag
 	return nil
 }
 
-// legacyImages lists the images project owns that an old tool made and
-// that do not carry ck's tag (those are in the tagged listing already): one
-// more paginated ListImages per project, filtered by owner only, since
-// Glance cannot filter on a property being present.
-func legacyImages(ctx context.Context, svc *glance.Service, project, tag string) ([]glance.Image, error) {
+// listProject lists ck's images in project: one paginated ListImages
+// filtered by tag and owner. With adopt, the images an old tool made must be
+// found too, and Glance cannot filter on a property being present: then one
+// listing by owner only serves both, split here into the tagged images and
+// the old tools' untagged ones.
+func listProject(ctx context.Context, svc *glance.Service, project, tag string, adopt bool) (tagged, legacy []glance.Image, err error) {
+	if !adopt {
+		tagged, err = svc.ListImages(ctx, glance.ListFilter{Tag: tag, Owner: project})
+		return tagged, nil, err
+	}
 	all, err := svc.ListImages(ctx, glance.ListFilter{Owner: project})
 	if err != nil {
-		return nil, err
+		return nil, nil, fmt.Errorf("looking for ck's, cloudkeeper-os's and atrope's images: %w", err)
 	}
-	var out []glance.Image
 	for _, img := range all {
-		if plan.IsLegacy(img) && !slices.Contains(img.Tags, tag) {
-			out = append(out, img)
+		switch {
+		case slices.Contains(img.Tags, tag):
+			tagged = append(tagged, img)
+		case plan.IsLegacy(img):
+			legacy = append(legacy, img)
 		}
 	}
-	return out, nil
+	return tagged, legacy, nil
 }
 
 // planned reports whether a list was read, so its images need a project.
