@@ -63,6 +63,9 @@ func (o Options) transfer(ctx context.Context, g Glance, c plan.Change) (id stri
 	if err != nil {
 		return "", 0, err
 	}
+	// Download and hash ahead of the upload (2 MiB at most), so that the
+	// two overlap on separate cores instead of taking turns.
+	body = transfer.ReadAhead(body, 8, 256<<10)
 	defer body.Close()
 	t := o.Progress.Start(c.Project+"/"+c.ImageID, fmt.Sprintf("%s → %s", d.Name, c.Project), d.Size)
 	defer func() { t.Done(err) }()

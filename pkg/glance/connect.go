@@ -96,6 +96,10 @@ func Connect(ctx context.Context, cfg Config) (*Service, error) {
 		}
 		transport := http.DefaultTransport.(*http.Transport).Clone()
 		transport.TLSClientConfig = tlsConfig
+		// Image uploads are long chunked streams: large buffers mean fewer
+		// chunks and syscalls per GiB (measured with make bench).
+		transport.WriteBufferSize = 1 << 20
+		transport.ReadBufferSize = 64 << 10
 		provider.HTTPClient = http.Client{Transport: transport}
 	}
 	if cfg.UserAgent != "" {

@@ -1,0 +1,104 @@
+package transfer
+
+import (
+	"errors"
+	"io"
+	"sync"
+)
+
+// ReadAhead reads r in a goroutine of its own, up to blocks buffers of size
+// bytes ahead of the consumer, so that downloading and hashing an image
+// overlap with uploading it instead of taking turns. Memory stays bounded by
+// blocks×size. r's data reaches the consumer in order, and r's error —
+// io.EOF, or a *VerifyError on a bad image's final read — only after all
+// the data before it: the verifying reader's guarantee is kept.
+func ReadAhead(r io.ReadCloser, blocks, size int) io.ReadCloser {
+	ra := &readAhead{
+		r:     r,
+		full:  make(chan block, blocks),
+		empty: make(chan []byte, blocks),
+		done:  make(chan struct{}),
+	}
+	for range blocks {
+		ra.empty <- make([]byte, size)
+	}
+	ra.wg.Add(1)
+	go ra.fill()
+	return ra
+}
+
+type block struct {
+	data []byte
+	err  error
+}
+
+type readAhead struct {
+	r     io.ReadCloser
+	full  chan block  // filled buffers, in order
+	empty chan []byte // buffers the consumer is done with
+	done  chan struct{}
+	wg    sync.WaitGroup
+	once  sync.Once
+
+	cur  block // the block being consumed
+	off  int
+	last error // the error that ended the stream, once reached
+}
+
+func (ra *readAhead) fill() {
+	defer ra.wg.Done()
+	for {
+		var buf []byte
+		select {
+		case buf = <-ra.empty:
+		case <-ra.done:
+			return
+		}
+		// Whole blocks keep the upload's chunks large.
+		n, err := io.ReadAtLeast(ra.r, buf, len(buf))
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			err = io.EOF
+		}
+		select {
+		case ra.full <- block{data: buf[:n], err: err}:
+		case <-ra.done:
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// Read implements io.Reader.
+func (ra *readAhead) Read(p []byte) (int, error) {
+	for ra.off >= len(ra.cur.data) {
+		if ra.last != nil {
+			return 0, ra.last
+		}
+		if ra.cur.data != nil {
+			ra.empty <- ra.cur.data[:cap(ra.cur.data)]
+			ra.cur.data = nil
+		}
+		if ra.cur.err != nil {
+			ra.last = ra.cur.err
+			return 0, ra.last
+		}
+		ra.cur = <-ra.full
+		ra.off = 0
+	}
+	n := copy(p, ra.cur.data[ra.off:])
+	ra.off += n
+	return n, nil
+}
+
+// Close stops the goroutine and closes r.
+func (ra *readAhead) Close() error {
+	var err error
+	ra.once.Do(func() {
+		close(ra.done)
+		err = ra.r.Close() // unblocks a Read in progress
+		ra.wg.Wait()
+	})
+	return err
+}
