@@ -1,7 +1,6 @@
 package transfer
 
 import (
-	"errors"
 	"io"
 	"sync"
 )
@@ -54,10 +53,11 @@ func (ra *readAhead) fill() {
 		case <-ra.done:
 			return
 		}
-		// Whole blocks keep the upload's chunks large.
-		n, err := io.ReadAtLeast(ra.r, buf, len(buf))
-		if errors.Is(err, io.ErrUnexpectedEOF) {
-			err = io.EOF
+		// Hand on whatever one Read brings rather than wait for a full
+		// block: a slow server's bytes must not sit here.
+		n, err := ra.r.Read(buf)
+		for n == 0 && err == nil {
+			n, err = ra.r.Read(buf)
 		}
 		select {
 		case ra.full <- block{data: buf[:n], err: err}:

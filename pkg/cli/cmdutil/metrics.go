@@ -3,6 +3,7 @@ package cmdutil
 import (
 	"fmt"
 
+	"github.com/ck-sync/ck/pkg/apply"
 	"github.com/ck-sync/ck/pkg/metrics"
 )
 
@@ -29,4 +30,13 @@ func (f *Factory) WriteMetrics(code int) error {
 		return &UsageError{Flag: "--metrics-file", Reason: fmt.Sprintf("cannot write the metrics: %v", err)}
 	}
 	return nil
+}
+
+// RecordApplied adds an applied plan's per-change outcomes and bytes to the
+// metrics record (sync, prune); without --metrics-file it does nothing.
+func (f *Factory) RecordApplied(res apply.Result) {
+	for _, o := range res.Outcomes {
+		f.Metrics.AddImage(string(o.Change.Action), string(o.Status))
+	}
+	f.Metrics.SetTransferred(res.Bytes())
 }

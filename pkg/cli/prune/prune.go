@@ -143,6 +143,7 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
+	f.RecordApplied(res) // --metrics-file
 	if err := report(f, res, c.Site.ProjectNames); err != nil {
 		return err
 	}

@@ -136,11 +136,7 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	// --metrics-file: per-change outcomes and bytes (no-ops without it).
-	for _, o := range res.Outcomes {
-		f.Metrics.AddImage(string(o.Change.Action), string(o.Status))
-	}
-	f.Metrics.SetTransferred(res.Bytes())
+	f.RecordApplied(res) // --metrics-file
 	if err := out.result(res); err != nil {
 		return err
 	}
