@@ -55,7 +55,7 @@ const (
 
 // BindGlobals registers the global flags on fs.
 func BindGlobals(fs *pflag.FlagSet, g *Globals) {
-	fs.StringVar(&g.Config, "config", "", "YAML configuration file (keys are flag names; also `lists:` pins)")
+	fs.StringVar(&g.Config, "config", "", "YAML configuration file (keys are global flag names, plus lists: for pins)")
 	fs.StringVar(&g.ImageListsFile, "image-lists-file", DefaultImageListsFile, "list subscriptions, one URL per line (cloudkeeper's format)")
 	fs.StringVar(&g.CADir, "ca-dir", DefaultCADir, "trust anchors and CRLs for list signatures (IGTF layout)")
 	fs.StringVar(&g.MappingFile, "mapping-file", DefaultMappingFile, "VO to OpenStack project mapping (cloudkeeper-os format)")
@@ -68,7 +68,7 @@ func BindGlobals(fs *pflag.FlagSet, g *Globals) {
 	fs.StringVar(&g.Progress, "progress", "auto", "progress bars on stderr: auto (only on a terminal), always or never")
 	fs.StringVar(&g.LockFile, "lock-file", "", "take an exclusive lock on this file; exit 75 if another run holds it")
 	fs.StringVar(&g.MetricsFile, "metrics-file", "", "after sync, diff, verify or prune, write Prometheus metrics of the run to this file (node_exporter textfile collector)")
-	fs.DurationVar(&g.Timeout, "timeout", 60*time.Second, "timeout of each HTTP request for a list (and of each Glance call)")
+	fs.DurationVar(&g.Timeout, "timeout", 60*time.Second, "timeout of each list download, and how long an image download may go without a byte")
 	fs.DurationVar(&g.RunTimeout, "run-timeout", 6*time.Hour, "timeout of the whole run (0: none)")
 	fs.StringVar(&g.ExtraCAFile, "extra-ca-file", "", "extra PEM CA certificates for HTTPS list and image servers")
 	fs.BoolVar(&g.RequireCRL, "require-crl", false, "refuse lists whose signer's issuers have no current CRL in --ca-dir")
