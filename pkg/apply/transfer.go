@@ -59,13 +59,17 @@ func (o Options) transfer(ctx context.Context, g Glance, c plan.Change) (id stri
 	name := fmt.Sprintf("image %s (%q)", c.ImageID, c.Title)
 	src := transfer.Source{URL: d.URI, Size: d.Size, SHA512: d.SHA512, Name: name}
 
-	body, err := o.Open(ctx, src)
+	// The download gets a context of its own, so that closing it can stop
+	// a read in progress first (see transfer.ReadAhead).
+	dctx, abort := context.WithCancel(ctx)
+	defer abort()
+	body, err := o.Open(dctx, src)
 	if err != nil {
 		return "", 0, err
 	}
 	// Download and hash ahead of the upload (2 MiB at most), so that the
 	// two overlap on separate cores instead of taking turns.
-	body = transfer.ReadAhead(body, 8, 256<<10)
+	body = transfer.ReadAhead(body, abort, 8, 256<<10)
 	defer body.Close()
 	t := o.Progress.Start(c.Project+"/"+c.ImageID, fmt.Sprintf("%s → %s", d.Name, c.Project), d.Size)
 	defer func() { t.Done(err) }()

@@ -72,10 +72,25 @@ func (s *Service) putStream(ctx context.Context, op, url string, body io.Reader)
 	// the body goes chunked, and a read error aborts the request before its
 	// final chunk.
 	rb := &recordingReader{r: body}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, url, rb)
+	// net/http may go on reading the body from its own goroutine after Do
+	// returns (Glance answered early: 401, 413, 5xx). The caller closes the
+	// readers under it as soon as we return, so wait until the transport
+	// has let go of the body: it closes it when done.
+	reqCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sent := &closeSignal{Reader: rb, closed: make(chan struct{})}
+	req, err := http.NewRequestWithContext(reqCtx, http.MethodPut, url, sent)
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
+	// The transport closes the body, even on errors, once Do is called.
+	defer func() {
+		cancel()
+		select {
+		case <-sent.closed:
+		case <-time.After(30 * time.Second):
+		}
+	}()
 	req.ContentLength = -1
 	req.Header.Set("Content-Type", "application/octet-stream")
 	req.Header.Set("Accept", "application/json")
@@ -257,4 +272,18 @@ func glanceProps(img Image) map[string]string {
 		}
 	}
 	return out
+}
+
+// closeSignal tells when net/http has closed a request body, which it does
+// once it will read no more of it.
+type closeSignal struct {
+	io.Reader
+	once   sync.Once
+	closed chan struct{}
+}
+
+// Close implements io.Closer.
+func (c *closeSignal) Close() error {
+	c.once.Do(func() { close(c.closed) })
+	return nil
 }

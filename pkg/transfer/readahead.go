@@ -1,6 +1,7 @@
 package transfer
 
 import (
+	"errors"
 	"io"
 	"sync"
 )
@@ -11,9 +12,14 @@ import (
 // blocks×size. r's data reaches the consumer in order, and r's error —
 // io.EOF, or a *VerifyError on a bad image's final read — only after all
 // the data before it: the verifying reader's guarantee is kept.
-func ReadAhead(r io.ReadCloser, blocks, size int) io.ReadCloser {
+//
+// abort must make a Read of r in progress return soon (e.g. cancel the
+// context r was opened with): Close calls it, waits for the goroutine to
+// leave r, and only then closes r, which need not be safe for concurrent use.
+func ReadAhead(r io.ReadCloser, abort func(), blocks, size int) io.ReadCloser {
 	ra := &readAhead{
 		r:     r,
+		abort: abort,
 		full:  make(chan block, blocks),
 		empty: make(chan []byte, blocks),
 		done:  make(chan struct{}),
@@ -33,6 +39,7 @@ type block struct {
 
 type readAhead struct {
 	r     io.ReadCloser
+	abort func()
 	full  chan block  // filled buffers, in order
 	empty chan []byte // buffers the consumer is done with
 	done  chan struct{}
@@ -84,7 +91,14 @@ func (ra *readAhead) Read(p []byte) (int, error) {
 			ra.last = ra.cur.err
 			return 0, ra.last
 		}
-		ra.cur = <-ra.full
+		select {
+		case ra.cur = <-ra.full:
+		case <-ra.done:
+			// Closed under a reader that is still going (net/http may read
+			// an upload body after the request returned): stop it.
+			ra.last = errReadAheadClosed
+			return 0, ra.last
+		}
 		ra.off = 0
 	}
 	n := copy(p, ra.cur.data[ra.off:])
@@ -92,13 +106,19 @@ func (ra *readAhead) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// Close stops the goroutine and closes r.
+// errReadAheadClosed is what Read returns once Close was called.
+var errReadAheadClosed = errors.New("read-ahead closed")
+
+// Close stops the goroutine, then closes r.
 func (ra *readAhead) Close() error {
 	var err error
 	ra.once.Do(func() {
 		close(ra.done)
-		err = ra.r.Close() // unblocks a Read in progress
+		if ra.abort != nil {
+			ra.abort()
+		}
 		ra.wg.Wait()
+		err = ra.r.Close()
 	})
 	return err
 }

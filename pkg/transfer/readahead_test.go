@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"sync"
 	"testing"
 	"testing/iotest"
 )
@@ -31,7 +32,7 @@ func TestReadAhead(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			v := NewVerifier(tt.src, tt.size, tt.sha)
-			ra := ReadAhead(io.NopCloser(v), 3, 4096)
+			ra := ReadAhead(io.NopCloser(v), nil, 3, 4096)
 			defer ra.Close()
 			got, err := io.ReadAll(ra)
 			if tt.wantErr {
@@ -55,7 +56,7 @@ func TestReadAhead(t *testing.T) {
 func TestReadAheadCloseMidStream(t *testing.T) {
 	pr, pw := io.Pipe()
 	go pw.Write(make([]byte, 10000)) // then blocks: the producer stalls
-	ra := ReadAhead(pr, 2, 4096)
+	ra := ReadAhead(&notConcurrent{r: pr}, func() { pr.CloseWithError(errors.New("aborted")) }, 2, 4096)
 	if _, err := io.ReadFull(ra, make([]byte, 4096)); err != nil {
 		t.Fatal(err)
 	}
@@ -69,10 +70,47 @@ func BenchmarkReadAhead(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
-		ra := ReadAhead(io.NopCloser(bytes.NewReader(data)), 8, 256<<10)
+		ra := ReadAhead(io.NopCloser(bytes.NewReader(data)), nil, 8, 256<<10)
 		if _, err := io.Copy(io.Discard, ra); err != nil {
 			b.Fatal(err)
 		}
 		ra.Close()
+	}
+}
+
+// notConcurrent fails the test run (under -race, and by its own check) if
+// Close overlaps a Read, as the download stream does not allow it.
+type notConcurrent struct {
+	r      io.ReadCloser
+	mu     sync.Mutex
+	inRead bool
+}
+
+func (n *notConcurrent) Read(p []byte) (int, error) {
+	n.mu.Lock()
+	n.inRead = true
+	n.mu.Unlock()
+	defer func() { n.mu.Lock(); n.inRead = false; n.mu.Unlock() }()
+	return n.r.Read(p)
+}
+
+func (n *notConcurrent) Close() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.inRead {
+		panic("Close while a Read is in progress")
+	}
+	return n.r.Close()
+}
+
+func TestReadAheadReadAfterClose(t *testing.T) {
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	ra := ReadAhead(&notConcurrent{r: pr}, func() { pr.CloseWithError(errors.New("aborted")) }, 2, 4096)
+	done := make(chan error, 1)
+	go func() { _, err := ra.Read(make([]byte, 10)); done <- err }() // blocks: no data yet
+	ra.Close()
+	if err := <-done; err == nil {
+		t.Fatal("Read after Close returned no error")
 	}
 }
