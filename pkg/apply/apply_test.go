@@ -350,3 +350,45 @@ func TestTransferRestartsWhenServerCannotResume(t *testing.T) {
 		t.Errorf("calls = %v: the first, half-made image should have been deleted", g.calls)
 	}
 }
+
+func TestCheck(t *testing.T) {
+	ok := glance.Image{Status: "active", Size: 10, HashAlgo: "sha512", HashValue: "ab"}
+	tests := []struct {
+		name string
+		img  glance.Image
+		want expected
+		pass bool
+	}{
+		{"all match", ok, expected{size: 10, sha512: "ab"}, true},
+		{"hash differs", ok, expected{size: 10, sha512: "cd"}, false},
+		{"size differs", ok, expected{size: 11, sha512: "ab"}, false},
+		{"not active", glance.Image{Status: "queued", Size: 10}, expected{size: 10, sha512: "ab"}, false},
+		{"other algorithm, ck hashed the bytes itself", glance.Image{Status: "active", Size: 10, HashAlgo: "sha256", HashValue: "x"}, expected{size: 10, sha512: "ab"}, true},
+		{"other algorithm, web-download: nobody hashed them", glance.Image{Status: "active", Size: 10, HashAlgo: "sha256", HashValue: "x"}, expected{size: 10, sha512: "ab", needHash: true}, false},
+		{"web-download with sha512", ok, expected{size: 10, sha512: "ab", needHash: true}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := check(tt.img, tt.want); (err == nil) != tt.pass {
+				t.Fatalf("check = %v, want pass=%v", err, tt.pass)
+			}
+		})
+	}
+}
+
+func TestWebDownloadRefusesCredentialedURLs(t *testing.T) {
+	data := payload(1000)
+	g := newFake()
+	url := "http://user:s3cret@x/a"
+	res, err := Apply(context.Background(), &plan.Plan{Changes: []plan.Change{createChange("a", url, data, data)}}, Options{
+		Glance: func(string) (Glance, error) { return g, nil },
+		Open:   server{url: data}.open,
+		Method: MethodWebDownload,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := res.Outcomes[0]; o.Status != Failed || len(g.images) != 0 {
+		t.Fatalf("outcome %+v, images %v: want a refusal before any image exists", o, g.images)
+	}
+}

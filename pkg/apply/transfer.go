@@ -86,6 +86,11 @@ func (o Options) transfer(ctx context.Context, g Glance, c plan.Change) (id stri
 		return "", downloaded.n.Load(), fmt.Errorf("%s: %s (%s): not uploaded", name, f.Problem, disk.Source())
 	}
 	convert := o.ConvertTo != "" && f.DiskFormat != o.ConvertTo && f.Name != "iso"
+	if o.Method == MethodWebDownload && transfer.HasCredentials(d.URI) {
+		// Glance would keep the URL, credentials and all, in its task
+		// records and logs.
+		return "", downloaded.n.Load(), fmt.Errorf("%s: its hv:uri carries credentials: web-download would hand them to Glance; use --upload-method upload or glance-direct", name)
+	}
 	if o.Method == MethodWebDownload && (disk.Unpacked() || convert) {
 		return "", downloaded.n.Load(), fmt.Errorf("%s is %s: web-download would store it as it is; use --upload-method upload or glance-direct", name, disk.Source())
 	}
@@ -126,7 +131,9 @@ func (o Options) transfer(ctx context.Context, g Glance, c plan.Change) (id stri
 	if err != nil {
 		return img.ID, downloaded.n.Load(), err
 	}
-	want := expected{size: d.Size, sha512: d.SHA512, what: "the list's"}
+	// With web-download Glance fetched the bytes itself: its sha512 is the
+	// only check they get, so it must be there.
+	want := expected{size: d.Size, sha512: d.SHA512, what: "the list's", needHash: o.Method == MethodWebDownload}
 	if !p.asListed {
 		want = expected{size: sent.n.Load(), sha512: sent.sum(), what: "the bytes sent (" + p.diskFormat + " from " + disk.Source() + ")"}
 	}
@@ -227,9 +234,10 @@ func (o Options) send(ctx context.Context, g Glance, id string, d *plan.Desired,
 
 // expected is what Glance must report for the image after upload.
 type expected struct {
-	size   int64
-	sha512 string
-	what   string // whose values, for messages
+	size     int64
+	sha512   string
+	what     string // whose values, for messages
+	needHash bool   // Glance's sha512 must be there (nobody else hashed the bytes)
 }
 
 // check compares what Glance stored with what was sent (spec §8): bad bytes
@@ -240,6 +248,9 @@ func check(img glance.Image, want expected) error {
 	}
 	if img.Size != want.size {
 		return fmt.Errorf("verify: Glance size %d, want %d (%s size)", img.Size, want.size, want.what)
+	}
+	if want.needHash && !strings.EqualFold(img.HashAlgo, "sha512") {
+		return fmt.Errorf("verify: Glance hashed the image with %q, not sha512: the bytes it fetched cannot be checked against the list (use --upload-method upload)", img.HashAlgo)
 	}
 	if strings.EqualFold(img.HashAlgo, "sha512") && !strings.EqualFold(img.HashValue, want.sha512) {
 		return fmt.Errorf("verify: Glance os_hash_value %s, want %s (%s sha512)", img.HashValue, want.sha512, want.what)

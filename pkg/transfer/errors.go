@@ -148,3 +148,20 @@ func scrubber(u *url.URL) func(string) string {
 		return text
 	}
 }
+
+// HasCredentials reports whether an image URL carries userinfo, which must
+// never be handed to anyone but the image server itself.
+func HasCredentials(rawURL string) bool {
+	u, err := url.Parse(rawURL)
+	return err == nil && u.User != nil
+}
+
+// SafeURL renders an image URL for people and files: userinfo and query
+// (which may hold a signature) replaced. Unparsable input is withheld.
+func SafeURL(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return safeURL(u)
+}

@@ -65,7 +65,7 @@ func BindGlobals(fs *pflag.FlagSet, g *Globals) {
 	fs.StringVarP(&g.Output, "output", "o", "text", "output format: text or json")
 	fs.StringVar(&g.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&g.LogFormat, "log-format", "text", "log format on stderr: text or json")
-	fs.StringVar(&g.Progress, "progress", "auto", "progress bars on stderr: auto (only on a terminal), always or never")
+	fs.StringVar(&g.Progress, "progress", "auto", "progress on stderr: auto (bars only on a terminal), always, never, or log (a log line per image every 30 s)")
 	fs.StringVar(&g.LockFile, "lock-file", "", "take an exclusive lock on this file; exit 75 if another run holds it")
 	fs.StringVar(&g.MetricsFile, "metrics-file", "", "after sync, diff, verify or prune, write Prometheus metrics of the run to this file (node_exporter textfile collector)")
 	fs.DurationVar(&g.Timeout, "timeout", 60*time.Second, "timeout of each list download, and how long an image download may go without a byte")
@@ -152,8 +152,8 @@ func (g *Globals) Validate() error {
 		return &UsageError{Flag: "--output", Reason: fmt.Sprintf("must be text or json, not %q", g.Output)}
 	case g.LogFormat != "text" && g.LogFormat != "json":
 		return &UsageError{Flag: "--log-format", Reason: fmt.Sprintf("must be text or json, not %q", g.LogFormat)}
-	case g.Progress != "auto" && g.Progress != "always" && g.Progress != "never":
-		return &UsageError{Flag: "--progress", Reason: fmt.Sprintf("must be auto, always or never, not %q", g.Progress)}
+	case g.Progress != "auto" && g.Progress != "always" && g.Progress != "never" && g.Progress != "log":
+		return &UsageError{Flag: "--progress", Reason: fmt.Sprintf("must be auto, always, never or log, not %q", g.Progress)}
 	case g.Parallel < 1:
 		return &UsageError{Flag: "--parallel", Reason: fmt.Sprintf("must be at least 1, not %d", g.Parallel)}
 	case g.Tag == "":

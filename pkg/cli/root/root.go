@@ -158,6 +158,9 @@ func withSignals(parent context.Context) (context.Context, func()) {
 		case s := <-ch:
 			*holder = s
 			cancel()
+			// A second signal is the operator insisting: let it end ck
+			// at once, the default way, instead of waiting for cleanup.
+			signal.Stop(ch)
 		case <-ctx.Done():
 		}
 	}()

@@ -10,6 +10,7 @@ import (
 	"github.com/ck-sync/ck/pkg/cli/cmdutil"
 	"github.com/ck-sync/ck/pkg/cli/diff"
 	"github.com/ck-sync/ck/pkg/plan"
+	"github.com/ck-sync/ck/pkg/plan/render"
 )
 
 // printer writes sync's stdout: the plan, then one line per applied change
@@ -32,7 +33,7 @@ func (p *printer) plan(pl *plan.Plan) error {
 	return writeLine(p.f.IO.Out, struct {
 		Type string     `json:"type"`
 		Plan *plan.Plan `json:"plan"`
-	}{"plan", pl})
+	}{"plan", render.Shareable(pl)})
 }
 
 // changeLine is one applied change under -o json.

@@ -104,13 +104,18 @@ func Run(ctx context.Context, opts *Options) error {
 		if err := plan.CheckStale(saved.Inputs, p.Inputs); err != nil {
 			return fmt.Errorf("--plan %s: refusing a stale plan: %w", opts.PlanFile, err)
 		}
-		p = saved
+		// The file is a reviewed copy, not an authority: what is applied is
+		// the plan ck builds now from the verified lists, and only when it
+		// makes the same changes (an edited or mixed-up file is refused).
+		if err := plan.SameChanges(saved, p); err != nil {
+			return fmt.Errorf("--plan %s: refusing the plan: %w", opts.PlanFile, err)
+		}
 	}
 	out := newPrinter(f, c.Site.ProjectNames)
 	if err := out.plan(p); err != nil {
 		return err
 	}
-	if c.Guard != nil && saved == nil {
+	if c.Guard != nil {
 		return c.Guard
 	}
 	if opts.DryRun {

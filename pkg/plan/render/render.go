@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"net/url"
 
 	"github.com/ck-sync/ck/pkg/plan"
 )
@@ -15,7 +16,7 @@ import (
 // docs/plan-json.md. Keys come out in a fixed order (struct fields in
 // declaration order, map keys sorted), so equal plans give equal bytes.
 func JSON(w io.Writer, p *plan.Plan) error {
-	doc := *p
+	doc := *Shareable(p)
 	if doc.FormatVersion == "" {
 		doc.FormatVersion = plan.FormatVersion
 	}
@@ -28,4 +29,35 @@ func JSON(w io.Writer, p *plan.Plan) error {
 	}
 	_, err := w.Write(buf.Bytes())
 	return err
+}
+
+// Shareable returns p as it may be printed or saved: image URLs lose any
+// credentials and query (a token or a signature) they carry. sync applies
+// the plan it builds itself, never one read back, so nothing is lost.
+func Shareable(p *plan.Plan) *plan.Plan {
+	out := *p
+	out.Changes = make([]plan.Change, len(p.Changes))
+	for i, c := range p.Changes {
+		if c.Desired != nil && c.Desired.URI != "" {
+			d := *c.Desired
+			d.URI = safeURL(d.URI)
+			c.Desired = &d
+		}
+		out.Changes[i] = c
+	}
+	return &out
+}
+
+func safeURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL withheld)"
+	}
+	if u.User != nil {
+		u.User = url.User("REDACTED")
+	}
+	if u.RawQuery != "" {
+		u.RawQuery = "REDACTED"
+	}
+	return u.String()
 }

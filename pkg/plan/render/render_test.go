@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -147,5 +148,24 @@ func TestTextHasNoColorUnlessAsked(t *testing.T) {
 	}
 	if bytes.Contains(buf.Bytes(), []byte("\x1b[")) {
 		t.Errorf("Text without Color wrote ANSI escapes")
+	}
+}
+
+func TestJSONWithholdsImageURLCredentials(t *testing.T) {
+	p := &plan.Plan{Changes: []plan.Change{{Action: plan.ActionCreate, Desired: &plan.Desired{URI: "https://s3cr3tT0ken:x-oauth-basic@images.example.org/a.qcow2?sig=abc123"}}}}
+	var buf bytes.Buffer
+	if err := render.JSON(&buf, p); err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{"s3cr3tT0ken", "abc123"} {
+		if strings.Contains(buf.String(), secret) {
+			t.Errorf("plan JSON contains %q:\n%s", secret, buf.String())
+		}
+	}
+	if !strings.Contains(buf.String(), "images.example.org/a.qcow2") {
+		t.Errorf("plan JSON lost the URL's host and path:\n%s", buf.String())
+	}
+	if p.Changes[0].Desired.URI == "" || !strings.Contains(p.Changes[0].Desired.URI, "s3cr3tT0ken") {
+		t.Error("JSON changed the plan it rendered")
 	}
 }
