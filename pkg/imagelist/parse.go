@@ -353,7 +353,18 @@ func imageURI(raw json.RawMessage) (string, error) {
 	}
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", fmt.Errorf("got %s, want an absolute http or https URL", quote(s))
+		// The value may carry credentials: say what is wrong without it.
+		got := "an unparsable URL"
+		if err == nil {
+			if u.User != nil {
+				u.User = url.User("REDACTED")
+			}
+			if u.RawQuery != "" {
+				u.RawQuery = "REDACTED"
+			}
+			got = quote(u.String())
+		}
+		return "", fmt.Errorf("got %s, want an absolute http or https URL", got)
 	}
 	return s, nil
 }

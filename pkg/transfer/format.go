@@ -3,6 +3,7 @@ package transfer
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"regexp"
 	"strconv"
 )
@@ -135,6 +136,19 @@ func qcow2Format(head []byte) Format {
 		// Glance would store it, but no server could boot it: the rest of
 		// the disk is in a file ck does not have.
 		f.Problem = "qcow2 with a backing file"
+	}
+	// Version 3 lists the features a reader must understand. The external
+	// data file (bit 2) puts the disk's data in another file, named by the
+	// image: a hypervisor would open a path of the publisher's choosing
+	// (CVE-2024-32498). Unknown bits mean qemu itself would refuse it.
+	if f.Version == 3 && len(head) >= 80 {
+		const dirty, corrupt, dataFile, compression, extendedL2 = 1 << 0, 1 << 1, 1 << 2, 1 << 3, 1 << 4
+		switch inc := be.Uint64(head[72:80]); {
+		case inc&dataFile != 0:
+			f.Problem = "qcow2 with an external data file"
+		case inc&^(dirty|corrupt|compression|extendedL2) != 0:
+			f.Problem = fmt.Sprintf("qcow2 with unknown incompatible features %#x", inc)
+		}
 	}
 	if f.Version != 2 && f.Version != 3 {
 		f.Problem = "qcow2 version " + strconv.Itoa(f.Version) + " (want 2 or 3)"

@@ -1,6 +1,9 @@
 package transfer
 
-import "testing"
+import (
+	"encoding/binary"
+	"testing"
+)
 
 func TestDetect(t *testing.T) {
 	pad := func(off int, magic string) []byte {
@@ -39,6 +42,35 @@ func TestDetect(t *testing.T) {
 			f := Detect(tt.head)
 			if f.Name != tt.want || f.Uploadable() != tt.uploadable {
 				t.Errorf("Detect = %+v, want %s (uploadable %v)", f, tt.want, tt.uploadable)
+			}
+		})
+	}
+}
+
+func TestQcow2Features(t *testing.T) {
+	header := func(version uint32, incompatible uint64) []byte {
+		h := make([]byte, 104)
+		copy(h, "QFI\xfb")
+		binary.BigEndian.PutUint32(h[4:], version)
+		binary.BigEndian.PutUint64(h[24:], 1<<26)
+		binary.BigEndian.PutUint64(h[72:], incompatible)
+		return h
+	}
+	tests := []struct {
+		name    string
+		head    []byte
+		problem bool
+	}{
+		{"v3 plain", header(3, 0), false},
+		{"v3 dirty and compressed", header(3, 1|8), false},
+		{"v3 external data file", header(3, 4), true},
+		{"v3 unknown feature", header(3, 1<<40), true},
+		{"v2 ignores the v3 field", header(2, 4), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if f := Detect(tt.head); (f.Problem != "") != tt.problem {
+				t.Fatalf("Detect = %+v, want a problem: %v", f, tt.problem)
 			}
 		})
 	}
