@@ -107,6 +107,8 @@ func (f *fakeGlance) DeleteImage(_ context.Context, id string) error {
 // image bytes: a qcow2 header, then filler.
 func payload(n int) []byte {
 	b := bytes.Repeat([]byte{0xab}, n)
+	// A qcow2 v3 header with no feature bits set, then filler.
+	clear(b[:min(n, 512)])
 	copy(b, "QFI\xfb\x00\x00\x00\x03")
 	return b
 }

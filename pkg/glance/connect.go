@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack"
@@ -35,6 +36,9 @@ type Config struct {
 	ProjectDomainName string
 	// HTTPClient replaces the client built from the cloud's TLS settings.
 	HTTPClient *http.Client
+	// Timeout, when set, bounds the wait for each answer's headers (after
+	// the request was sent, so a long upload is not cut short).
+	Timeout time.Duration
 	// UserAgent is prepended to gophercloud's User-Agent, e.g. "ck/1.2.3".
 	UserAgent string
 	// PageSize is the list page size; 0 means DefaultPageSize.
@@ -99,6 +103,7 @@ func Connect(ctx context.Context, cfg Config) (*Service, error) {
 		// Image uploads are long chunked streams: large buffers mean fewer
 		// chunks and syscalls per GiB (measured with make bench).
 		transport.WriteBufferSize = 1 << 20
+		transport.ResponseHeaderTimeout = cfg.Timeout
 		transport.ReadBufferSize = 64 << 10
 		provider.HTTPClient = http.Client{Transport: transport}
 	}

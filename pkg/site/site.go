@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"time"
 
 	"github.com/ck-sync/ck/pkg/glance"
 	"github.com/ck-sync/ck/pkg/mapping"
@@ -22,6 +23,9 @@ type Config struct {
 	Tag            string // ck's tag: the server-side filter of the listing
 	PageSize       int    // Glance list page size; 0 = glance.DefaultPageSize
 	UserAgent      string
+	// Timeout bounds the wait for each Glance or Keystone answer (not a
+	// whole upload): a hung service fails the run instead of holding it.
+	Timeout time.Duration
 	// Adopt also lists every image each managed project owns, to find the
 	// images cloudkeeper-os and atrope made there (plan.IsLegacy).
 	Adopt bool
@@ -47,6 +51,9 @@ type State struct {
 	Managed []string
 	// ProjectNames maps project ids to names, for people.
 	ProjectNames map[string]string
+	// Problems are mapping entries that could not be resolved: their VOs
+	// were left alone (their lists failed), the rest was observed.
+	Problems []string
 	// Conns holds a Glance connection scoped to each managed project, for
 	// the commands that go on to change Glance.
 	Conns map[string]*glance.Service
@@ -74,7 +81,7 @@ func (e *ConfigError) Unwrap() error { return e.Err }
 // passed through untouched. mapping.json is read only when some list
 // names a VO, so a site whose lists carry none needs no mapping file.
 func Observe(ctx context.Context, cfg Config, lists []plan.ListInput) (*State, error) {
-	base, err := glance.Connect(ctx, glance.Config{Cloud: cfg.Cloud, PageSize: cfg.PageSize, UserAgent: cfg.UserAgent})
+	base, err := glance.Connect(ctx, glance.Config{Cloud: cfg.Cloud, PageSize: cfg.PageSize, UserAgent: cfg.UserAgent, Timeout: cfg.Timeout})
 	if err != nil {
 		return nil, err
 	}
@@ -98,16 +105,27 @@ func Observe(ctx context.Context, cfg Config, lists []plan.ListInput) (*State, e
 	}
 	// Every entry is resolved, not only those of this run's lists: the
 	// images of a VO whose list was unsubscribed are ck's too.
+	// An entry that cannot be resolved (project deleted, role lost) stops
+	// only its own VO: its lists fail (nothing of theirs is touched) and the
+	// rest of the site syncs.
 	byVO := map[string]string{}
+	unresolved := map[string]string{}
+	var problems []string
 	for _, e := range m.Entries() {
 		id, err := r.entry(ctx, e)
 		if err != nil {
-			return nil, fmt.Errorf("mapping file %s: VO %q: %w", cfg.MappingFile, e.VO, err)
+			if ctx.Err() != nil {
+				return nil, err
+			}
+			msg := fmt.Sprintf("mapping file %s: VO %q: %v", cfg.MappingFile, e.VO, err)
+			unresolved[e.VO] = msg
+			problems = append(problems, msg)
+			continue
 		}
 		byVO[e.VO] = id
 	}
 
-	st := &State{Lists: slices.Clone(lists), ProjectNames: r.names, CanAccept: map[string]bool{}}
+	st := &State{Lists: slices.Clone(lists), ProjectNames: r.names, CanAccept: map[string]bool{}, Problems: problems}
 	for _, p := range projects {
 		st.CanAccept[p.ID] = true
 	}
@@ -133,6 +151,9 @@ func Observe(ctx context.Context, cfg Config, lists []plan.ListInput) (*State, e
 		}
 		route := RouteList(in.List.VO, m, cfg.DefaultProject != "")
 		switch {
+		case route.Entry != nil && unresolved[route.Entry.VO] != "":
+			st.Lists[i].Status = plan.ListFailed
+			st.Lists[i].Reason = unresolved[route.Entry.VO]
 		case route.Entry != nil && members:
 			st.Lists[i].Project = home
 			if vo := byVO[route.Entry.VO]; vo != home {
@@ -265,7 +286,7 @@ type resolver struct {
 func (r *resolver) entry(ctx context.Context, e mapping.Entry) (string, error) {
 	switch {
 	case e.Cloud != "":
-		svc, err := glance.Connect(ctx, glance.Config{Cloud: e.Cloud, PageSize: r.cfg.PageSize, UserAgent: r.cfg.UserAgent})
+		svc, err := glance.Connect(ctx, glance.Config{Cloud: e.Cloud, PageSize: r.cfg.PageSize, UserAgent: r.cfg.UserAgent, Timeout: r.cfg.Timeout})
 		if err != nil {
 			return "", err
 		}
@@ -305,7 +326,7 @@ func (r *resolver) entry(ctx context.Context, e mapping.Entry) (string, error) {
 func (r *resolver) byName(ctx context.Context, name, domain string) (string, error) {
 	svc, err := glance.Connect(ctx, glance.Config{
 		Cloud: r.cfg.Cloud, ProjectName: name, ProjectDomainName: domain,
-		PageSize: r.cfg.PageSize, UserAgent: r.cfg.UserAgent,
+		PageSize: r.cfg.PageSize, UserAgent: r.cfg.UserAgent, Timeout: r.cfg.Timeout,
 	})
 	if err != nil {
 		return "", fmt.Errorf("project %q in domain %q: %w", name, domain, err)
@@ -365,7 +386,7 @@ func (r *resolver) conn(ctx context.Context, id string) (*glance.Service, error)
 	if svc := r.conns[id]; svc != nil {
 		return svc, nil
 	}
-	svc, err := glance.Connect(ctx, glance.Config{Cloud: r.cfg.Cloud, ProjectID: id, PageSize: r.cfg.PageSize, UserAgent: r.cfg.UserAgent})
+	svc, err := glance.Connect(ctx, glance.Config{Cloud: r.cfg.Cloud, ProjectID: id, PageSize: r.cfg.PageSize, UserAgent: r.cfg.UserAgent, Timeout: r.cfg.Timeout})
 	if err != nil {
 		return nil, fmt.Errorf("project %s: %w", r.label(id), err)
 	}

@@ -68,7 +68,7 @@ func BindGlobals(fs *pflag.FlagSet, g *Globals) {
 	fs.StringVar(&g.Progress, "progress", "auto", "progress on stderr: auto (bars only on a terminal), always, never, or log (a log line per image every 30 s)")
 	fs.StringVar(&g.LockFile, "lock-file", "", "take an exclusive lock on this file; exit 75 if another run holds it")
 	fs.StringVar(&g.MetricsFile, "metrics-file", "", "after sync, diff, verify or prune, write Prometheus metrics of the run to this file (node_exporter textfile collector)")
-	fs.DurationVar(&g.Timeout, "timeout", 60*time.Second, "timeout of each list download, and how long an image download may go without a byte")
+	fs.DurationVar(&g.Timeout, "timeout", 60*time.Second, "timeout of each list download; how long an image download may go without a byte; the wait for each Glance answer (at least 30s)")
 	fs.DurationVar(&g.RunTimeout, "run-timeout", 6*time.Hour, "timeout of the whole run (0: none)")
 	fs.StringVar(&g.ExtraCAFile, "extra-ca-file", "", "extra PEM CA certificates for HTTPS list and image servers")
 	fs.BoolVar(&g.RequireCRL, "require-crl", false, "refuse lists whose signer's issuers have no current CRL in --ca-dir")

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -155,8 +156,11 @@ func Compute(ctx context.Context, opts *Options) (*Computed, error) {
 		Tag:            f.Globals.Tag,
 		PageSize:       opts.PageSize,
 		UserAgent:      cmdutil.UserAgent(),
-		Adopt:          opts.Adopt,
-		ShareMode:      opts.ShareMode,
+		// Glance answers get at least 30 s: a short --timeout is for
+		// stalled image servers, not for a busy Glance.
+		Timeout:   max(f.Globals.Timeout, 30*time.Second),
+		Adopt:     opts.Adopt,
+		ShareMode: opts.ShareMode,
 	}, Inputs(verdicts))
 	var cfgErr *site.ConfigError
 	switch {
@@ -166,6 +170,9 @@ func Compute(ctx context.Context, opts *Options) (*Computed, error) {
 		return nil, err
 	}
 	pol.ManagedProjects = st.Managed
+	for _, p := range st.Problems {
+		f.Logger.Warn("mapping entry not usable: its VO's lists fail and its images are left alone", "problem", p)
+	}
 	pol.CanAccept = st.CanAccept
 
 	p, err := plan.Build(st.Lists, st.Observed, pol, f.Now())

@@ -440,3 +440,41 @@ func TestIntegrationDiffNoChangesAndUnmapped(t *testing.T) {
 		t.Errorf("missing mapping: exit %d, stderr:\n%s", code, stderr)
 	}
 }
+
+// A mapping entry whose project is gone stops only its own VO: its list
+// fails (its images are left alone), the other VOs are planned, exit 3.
+func TestIntegrationDiffStaleMappingEntry(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t)
+	env, ctx, tag := fx.env, fx.ctx, fx.tag
+	m := fmt.Sprintf(`{
+  "alpha.vo": {"project": %q},
+  "beta.vo": {"project": "vo-beta", "domain": "egi"},
+  "ghost.vo": {"project": "0123456789abcdef0123456789abcdef"}
+}`, env.ProjectVOAlpha)
+	fx.mapping = filepath.Join(fx.dir, "mapping-ghost.json")
+	if err := os.WriteFile(fx.mapping, []byte(m), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	beta := writeList(t, fx.dir, tag+"-beta", "beta.vo", "b1")
+	seed(t, ctx, env.VOBeta, beta.desired(t, tag, "b1"), nil)
+	ghost := writeList(t, fx.dir, tag+"-ghost", "ghost.vo", "g1")
+
+	code, stdout, stderr := fx.run(t, "-o", "json", beta.path, ghost.path)
+	if code != cmdutil.ExitPartial {
+		t.Fatalf("exit %d, want 3; stdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	p := decodePlan(t, stdout)
+	if len(p.Changes) != 0 || p.Stats.Unchanged != 1 {
+		t.Errorf("changes %+v, stats %+v: want beta planned (unchanged) and nothing for ghost.vo", p.Changes, p.Stats)
+	}
+	var ghostStatus plan.ListStatus
+	for _, l := range p.Lists {
+		if l.ListID == tag+"-ghost" {
+			ghostStatus = l.Status
+		}
+	}
+	if ghostStatus != plan.ListFailed || !strings.Contains(stderr, "ghost.vo") {
+		t.Errorf("ghost list status %q (want failed); stderr:\n%s", ghostStatus, stderr)
+	}
+}
