@@ -1,7 +1,6 @@
 package plan
 
 import (
-	"encoding/json"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,17 +10,18 @@ import (
 )
 
 // Properties the tools ck replaces wrote on their images (spec §7): ck reads
-// them to adopt those images instead of downloading them again.
+// them to find the images it may adopt instead of downloading them again.
+// They only identify an image: whether its bytes are the listed ones is
+// decided by Glance's own os_hash_value (see adoptable).
 const (
 	// cloudkeeper-os (1.x; see research/cloudkeeper.md §3).
 	PropCKOSListID  = "APPLIANCE_IMAGE_LIST_ID" // list dc:identifier
 	PropCKOSImageID = "APPLIANCE_ID"            // image dc:identifier
 	PropCKOSStatus  = "APPLIANCE_STATUS"        // ACTIVE, or EOL once it replaced or removed the image
-	PropCKOSSHA512  = "sl:checksum:sha512"      // the raw list attribute, written as a property since 2019
 	// atrope (EGI-Federation/atrope's Glance dispatcher).
 	PropAtropeImageID = "appdb_id"   // image dc:identifier
 	PropAtropeList    = "image_list" // the list's name in atrope's sources.yaml, not its id
-	PropAtropeHash    = "image_hash" // "sha512:<hex>" (older atrope: "sha512=<hex>")
+	PropAtropeHash    = "image_hash" // "sha512:<hex>": only identifies atrope's images, never trusted as a checksum
 )
 
 // legacy is an image an old tool made, with the identity it recorded.
@@ -60,44 +60,25 @@ func legacyOf(img glance.Image) (legacy, bool) {
 	return legacy{}, false
 }
 
-// legacySHA512 returns the sha512 of img's bytes as far as it is known:
-// Glance's own os_hash_value when Glance computed a sha512 (the bytes
-// really there), else the checksum the old tool recorded; "" when neither.
-// The first wins even when they disagree: an image the old tool converted
-// (e.g. OVA to qcow2) no longer holds the list's bytes.
-func legacySHA512(img glance.Image) string {
+// glanceSHA512 returns the sha512 Glance computed of img's bytes when it
+// did (os_hash_algo sha512), else "". Only Glance's own hash says which bytes
+// are really there: the checksums the old tools recorded (atrope's
+// image_hash, cloudkeeper-os's sl:checksum:sha512 and APPLIANCE_ATTRIBUTES)
+// are ordinary properties any member of the project can write on an image
+// of their own, so ck never trusts them.
+func glanceSHA512(img glance.Image) string {
 	if strings.EqualFold(img.HashAlgo, "sha512") && img.HashValue != "" {
 		return strings.ToLower(img.HashValue)
-	}
-	p := img.Properties
-	if h := p[PropAtropeHash]; h != "" {
-		for _, prefix := range []string{"sha512:", "sha512="} {
-			if v, ok := strings.CutPrefix(h, prefix); ok {
-				return strings.ToLower(v)
-			}
-		}
-		return ""
-	}
-	if h := p[PropCKOSSHA512]; h != "" {
-		return strings.ToLower(h)
-	}
-	var attrs map[string]any
-	if json.Unmarshal([]byte(p[PropAttributes]), &attrs) == nil {
-		if inner, ok := attrs["hv:image"].(map[string]any); ok {
-			attrs = inner
-		}
-		if h, ok := attrs["sl:checksum:sha512"].(string); ok {
-			return strings.ToLower(h)
-		}
 	}
 	return ""
 }
 
 // adoptable reports whether the legacy image holds exactly the listed
-// bytes: same sha512 and, when Glance knows it, same size.
+// bytes: Glance computed a sha512 equal to the list's, and the size is
+// the list's.
 func adoptable(img glance.Image, d Desired) bool {
-	sum := legacySHA512(img)
-	return sum != "" && sum == d.SHA512 && (img.Size == 0 || img.Size == d.Size)
+	sum := glanceSHA512(img)
+	return sum != "" && sum == d.SHA512 && img.Size == d.Size
 }
 
 // tagsWith returns tags plus tag, sorted, without duplicates.
@@ -122,8 +103,9 @@ func AdoptPatch(img glance.Image, d Desired) []PatchOp {
 
 // LegacyRetirePatch returns the patch that makes an old tool's image whose
 // bytes differ from the list's ck's, and retires it at now: ck's tag and
-// identity, the checksum and size of what it really holds (so it is never
-// taken for the listed image), ck_retired, hidden. ck prune deletes it after
+// identity, the checksum (only when Glance computed a sha512) and size of
+// what it really holds (so it is never taken for the listed image),
+// ck_retired, hidden. ck prune deletes it after
 // the grace period like any image ck retired.
 func LegacyRetirePatch(img glance.Image, d Desired, now time.Time) []PatchOp {
 	ops := []PatchOp{{Op: OpReplace, Path: "/tags", Value: tagsWith(img.Tags, d.Tags[0]), Old: slices.Clone(img.Tags)}}
@@ -140,7 +122,7 @@ func LegacyRetirePatch(img glance.Image, d Desired, now time.Time) []PatchOp {
 	set(PropListID, d.Properties[PropListID])
 	set(PropImageID, d.Properties[PropImageID])
 	set(PropListURL, d.Properties[PropListURL])
-	set(PropSHA512, legacySHA512(img))
+	set(PropSHA512, glanceSHA512(img))
 	if img.Size > 0 {
 		set(PropSize, strconv.FormatInt(img.Size, 10))
 	}

@@ -1,8 +1,11 @@
 package plan_test
 
 import (
+	"cmp"
+	"maps"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,7 +31,7 @@ func TestBuildAdopt(t *testing.T) {
 	}
 	atrope := func(id string, edit func(*glance.Image)) glance.Image {
 		g := glance.Image{ID: id, Name: "CernVM", Owner: pa, Status: "active", Visibility: "shared", Tags: []string{"atrope"},
-			Size: img.Size, CreatedAt: t0, UpdatedAt: t0, // no os_hash: the recorded hash decides
+			Size: img.Size, HashAlgo: "sha512", HashValue: img.SHA512, CreatedAt: t0, UpdatedAt: t0,
 			Properties: map[string]string{plan.PropAtropeImageID: "i1", plan.PropAtropeList: "egi-fedcloud", plan.PropAtropeHash: "sha512:" + img.SHA512}}
 		if edit != nil {
 			edit(&g)
@@ -39,24 +42,20 @@ func TestBuildAdopt(t *testing.T) {
 	noAdopt := adopt
 	noAdopt.Adopt = false
 
-	tests := []struct {
+	type adoptCase struct {
 		name     string
 		lists    []*imagelist.List
 		observed []glance.Image
 		pol      plan.Policy
 		want     []string
-	}{
+	}
+	tests := []adoptCase{
 		{"cloudkeeper-os image, same os_hash_value: adopted", nil, []glance.Image{ckos("g1", nil)}, adopt,
 			[]string{"adopt cloudkeeper-os " + pa + " l1/i1 g1"}},
-		{"atrope image, same recorded image_hash: adopted", nil, []glance.Image{atrope("g1", nil)}, adopt,
+		{"atrope image, same os_hash_value: adopted", nil, []glance.Image{atrope("g1", nil)}, adopt,
 			[]string{"adopt atrope " + pa + " l1/i1 g1"}},
-		{"older atrope's sha512= form", nil, []glance.Image{atrope("g1", func(g *glance.Image) {
-			g.Properties[plan.PropAtropeHash] = "sha512=" + img.SHA512
-		})}, adopt, []string{"adopt atrope " + pa + " l1/i1 g1"}},
-		{"cloudkeeper-os recorded the checksum in APPLIANCE_ATTRIBUTES", nil, []glance.Image{ckos("g1", func(g *glance.Image) {
-			g.HashAlgo, g.HashValue = "", ""
-			g.Properties[plan.PropAttributes] = `{"sl:checksum:sha512":"` + img.SHA512 + `"}`
-		})}, adopt, []string{"adopt cloudkeeper-os " + pa + " l1/i1 g1"}},
+		{"Glance's sha512 in upper case", nil, []glance.Image{ckos("g1", func(g *glance.Image) { g.HashValue = strings.ToUpper(img.SHA512) })}, adopt,
+			[]string{"adopt cloudkeeper-os " + pa + " l1/i1 g1"}},
 		{"--adopt=false: created, the old image ignored", nil, []glance.Image{ckos("g1", nil)}, noAdopt,
 			[]string{"create new " + pa + " l1/i1"}},
 		{"bytes differ: replaced, the old image retired", nil, []glance.Image{ckos("g1", func(g *glance.Image) { g.HashValue = pt.SHA("other") })}, adopt,
@@ -67,6 +66,8 @@ func TestBuildAdopt(t *testing.T) {
 		{"size differs", nil, []glance.Image{ckos("g1", func(g *glance.Image) { g.Size++ })}, adopt,
 			[]string{"replace legacy-differs " + pa + " l1/i1 g1"}},
 		{"nothing recorded: replaced", nil, []glance.Image{ckos("g1", func(g *glance.Image) { g.HashAlgo, g.HashValue = "md5", "x" })}, adopt,
+			[]string{"replace legacy-differs " + pa + " l1/i1 g1"}},
+		{"Glance does not know the size", nil, []glance.Image{ckos("g1", func(g *glance.Image) { g.Size = 0 })}, adopt,
 			[]string{"replace legacy-differs " + pa + " l1/i1 g1"}},
 		{"of the two, the one with the right bytes is adopted", nil, []glance.Image{
 			ckos("g-new", func(g *glance.Image) { g.HashValue = pt.SHA("other"); g.CreatedAt = now }),
@@ -86,6 +87,32 @@ func TestBuildAdopt(t *testing.T) {
 			[]string{"create new " + pa + " l1/i1", "create new " + pa + " l2/i1"}},
 		{"ck already has it: the old image is left alone", nil, []glance.Image{ck(l, img, pa, "g-ck"), ckos("g1", nil)}, adopt,
 			[]string{}},
+	}
+	// The checksums the old tools recorded are properties any member of the
+	// project can write: they never make an image adoptable, only Glance's
+	// own sha512 does.
+	forged := map[string]func(*glance.Image){
+		"atrope image_hash sha512:": func(g *glance.Image) { g.Properties[plan.PropAtropeHash] = "sha512:" + img.SHA512 },
+		"atrope image_hash sha512=": func(g *glance.Image) { g.Properties[plan.PropAtropeHash] = "sha512=" + img.SHA512 },
+		"sl:checksum:sha512":        func(g *glance.Image) { g.Properties["sl:checksum:sha512"] = img.SHA512 },
+		"APPLIANCE_ATTRIBUTES": func(g *glance.Image) {
+			g.Properties[plan.PropAttributes] = `{"sl:checksum:sha512":"` + img.SHA512 + `"}`
+		},
+		"APPLIANCE_ATTRIBUTES hv:image": func(g *glance.Image) {
+			g.Properties[plan.PropAttributes] = `{"hv:image":{"sl:checksum:sha512":"` + img.SHA512 + `"}}`
+		},
+	}
+	for _, algo := range []string{"md5", "sha256", ""} {
+		for _, name := range slices.Sorted(maps.Keys(forged)) {
+			value := map[string]string{"md5": "0123456789abcdef0123456789abcdef", "sha256": pt.SHA("x")[:64]}[algo]
+			edit := func(g *glance.Image) { g.HashAlgo, g.HashValue = algo, value; forged[name](g) }
+			tests = append(tests,
+				adoptCase{"os_hash_algo " + cmp.Or(algo, "empty") + ", matching " + name + ": cloudkeeper-os image not adopted", nil,
+					[]glance.Image{ckos("g1", edit)}, adopt, []string{"replace legacy-differs " + pa + " l1/i1 g1"}},
+				adoptCase{"os_hash_algo " + cmp.Or(algo, "empty") + ", matching " + name + ": atrope image not adopted", nil,
+					[]glance.Image{atrope("g1", edit)}, adopt, []string{"replace legacy-differs " + pa + " l1/i1 g1"}},
+			)
+		}
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -137,7 +164,16 @@ func TestAdoptPatchMakesTheImageCKs(t *testing.T) {
 	if !plan.IsCK(retired, plan.DefaultTag, map[string]bool{pa: true}) || retired.Properties[plan.PropRetired] != now.Format(time.RFC3339) || !retired.Hidden {
 		t.Errorf("legacy image is not ck's and retired: %+v", retired)
 	}
-	if retired.Properties[plan.PropSHA512] != img.SHA512 {
-		t.Errorf("ck_sha512 = %q, want the recorded hash", retired.Properties[plan.PropSHA512])
+	if v, ok := retired.Properties[plan.PropSHA512]; ok {
+		t.Errorf("ck_sha512 = %q from a recorded hash; want it absent when Glance computed no sha512", v)
+	}
+
+	old.HashAlgo, old.HashValue, old.Size = "sha512", pt.SHA("converted"), 42
+	retired, err = pt.ApplyPatch(old, plan.LegacyRetirePatch(old, d, now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if retired.Properties[plan.PropSHA512] != pt.SHA("converted") || retired.Properties[plan.PropSize] != "42" {
+		t.Errorf("ck_sha512, ck_size = %q, %q, want Glance's hash and size", retired.Properties[plan.PropSHA512], retired.Properties[plan.PropSize])
 	}
 }

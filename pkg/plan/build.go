@@ -31,6 +31,8 @@ func Build(lists []ListInput, observed []glance.Image, p Policy, now time.Time) 
 		idExpired:     map[string]bool{},
 		protectedIDs:  map[string]bool{},
 		protectedURLs: map[string]bool{},
+		protectedKeys: map[imgKey]bool{},
+		unreadable:    map[listKey]bool{},
 		seen:          map[listKey]string{},
 		managed:       map[string]bool{},
 		desiredIDs:    map[imgIDKey]int{},
@@ -88,6 +90,12 @@ type builder struct {
 	// unknownFailed is set when a failed list's id is unknown: any ck image
 	// might be one of its, so nothing may be retired as unsubscribed.
 	unknownFailed bool
+	// A valid list's entry the parser skipped (List.Skipped) could not be
+	// read, which is not the same as removed: protectedKeys holds the keys
+	// of skipped entries whose id was readable, and unreadable the lists
+	// with a skipped entry without an id, any of whose images it may be.
+	protectedKeys map[imgKey]bool
+	unreadable    map[listKey]bool
 	seen          map[listKey]string // list → source that provided it
 	managed       map[string]bool
 	currentCK     int // usable, non-retired ck images: the base of the retire limit
@@ -165,6 +173,7 @@ func (b *builder) addList(in ListInput) error {
 		b.listValid[lk] = true
 		b.idValid[id] = true
 		sum.Images = b.addImages(in, id)
+		sum.Skipped = b.addSkipped(in, lk)
 	}
 	b.addSummary(in, sum)
 	return nil
@@ -195,6 +204,27 @@ func (b *builder) addImages(in ListInput, id string) int {
 		n++
 	}
 	return n
+}
+
+// addSkipped records the entries of a valid list the parser could not
+// read, so that their images are kept rather than retired as removed, and
+// returns them for the list's summary. A skipped entry whose key is also
+// that of a valid entry (a later duplicate: the first entry wins) protects
+// nothing: the key is planned from the valid entry.
+func (b *builder) addSkipped(in ListInput, lk listKey) []SkippedImage {
+	var out []SkippedImage
+	for _, s := range in.List.Skipped {
+		out = append(out, SkippedImage{Index: s.Index, ImageID: s.ID, Field: s.Field, Reason: s.Reason})
+		if s.ID == "" {
+			b.unreadable[lk] = true
+			continue
+		}
+		k := imgKey{lk.project, lk.listID, s.ID}
+		if b.desired[k] == nil && !b.imageExpired[k] {
+			b.protectedKeys[k] = true
+		}
+	}
+	return out
 }
 
 // observe keeps ck's usable images, grouped by key, and counts the rest.

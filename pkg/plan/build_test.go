@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -50,6 +51,25 @@ func retiredImg(g glance.Image) glance.Image {
 	g.Properties[plan.PropRetired] = t0.Format(time.RFC3339)
 	g.Hidden = true
 	return g
+}
+
+// skipped returns a copy of l with entries the parser skipped as malformed.
+func skipped(l *imagelist.List, errs ...imagelist.ImageError) *imagelist.List {
+	c := *l
+	c.Skipped = append(slices.Clone(l.Skipped), errs...)
+	return &c
+}
+
+func badSHA(id string) imagelist.ImageError {
+	return imagelist.ImageError{Index: 0, ID: id, Field: "sl:checksum:sha512", Reason: "not 128 hex digits"}
+}
+
+func dupOf(id string) imagelist.ImageError {
+	return imagelist.ImageError{Index: 1, ID: id, Field: "dc:identifier", Reason: "duplicate of image #0; the first entry wins"}
+}
+
+func noID() imagelist.ImageError {
+	return imagelist.ImageError{Index: 3, Field: "dc:identifier", Reason: "missing"}
 }
 
 func mutate(img imagelist.Image, f func(*imagelist.Image)) imagelist.Image {
@@ -227,6 +247,63 @@ func TestBuild(t *testing.T) {
 			lists:     []plan.ListInput{{Source: srcA, Status: plan.ListValid, List: lA}}, // no project: VO unmapped
 			observed:  []glance.Image{gi1},
 			want:      []string{},
+			wantStats: func(s plan.Stats) bool { return s.Kept == 1 },
+		},
+		{
+			name:      "an entry skipped as malformed keeps its image: neither retired nor changed",
+			lists:     []plan.ListInput{valid(srcA, pa, skipped(pt.List("LA", "vo.a", month, i2), badSHA("i1")))},
+			observed:  []glance.Image{gi1, ck(lA2, i2, pa, "g2")},
+			want:      []string{},
+			wantStats: func(s plan.Stats) bool { return s.Kept == 1 && s.Unchanged == 1 },
+		},
+		{
+			name:      "an entry skipped as malformed keeps every current image of its key",
+			lists:     []plan.ListInput{valid(srcA, pa, skipped(lEmpty, badSHA("i1")))},
+			observed:  []glance.Image{gi1, newer(gi1, "g1b", time.Hour)},
+			want:      []string{},
+			wantStats: func(s plan.Stats) bool { return s.Kept == 2 },
+		},
+		{
+			name:      "an entry skipped as malformed protects only its own key",
+			lists:     []plan.ListInput{valid(srcA, pa, skipped(lEmpty, badSHA("i1")))},
+			observed:  []glance.Image{gi1, ck(lA2, i2, pa, "g2")},
+			want:      []string{"retire removed-from-list project-a LA/i2 g2"},
+			wantStats: func(s plan.Stats) bool { return s.Kept == 1 },
+		},
+		{
+			name:      "a skipped later duplicate of a valid entry protects nothing: the first entry wins",
+			lists:     []plan.ListInput{valid(srcA, pa, skipped(pt.List("LA", "vo.a", month, mutate(i1, func(i *imagelist.Image) { i.SHA512 = pt.SHA("other") })), dupOf("i1")))},
+			observed:  []glance.Image{gi1},
+			want:      []string{"replace content-changed project-a LA/i1 g1"},
+			wantStats: func(s plan.Stats) bool { return s.Kept == 0 },
+		},
+		{
+			name:      "an entry skipped without an id blocks removed-from-list for its list",
+			lists:     []plan.ListInput{valid(srcA, pa, skipped(pt.List("LA", "vo.a", month, i2), noID()))},
+			observed:  []glance.Image{gi1, ck(lA2, i2, pa, "g2")},
+			want:      []string{},
+			wantStats: func(s plan.Stats) bool { return s.Kept == 1 && s.Unchanged == 1 },
+		},
+		{
+			name:     "an entry skipped without an id does not keep images of an expired list",
+			lists:    []plan.ListInput{valid(srcA, pa, skipped(lAexpired, noID()))},
+			observed: []glance.Image{gi1},
+			want:     []string{"retire list-expired project-a LA/i1 g1"},
+		},
+		{
+			name:     "an entry skipped without an id does not keep an expired image",
+			lists:    []plan.ListInput{valid(srcA, pa, skipped(lAimgExpired, noID()))},
+			observed: []glance.Image{gi1},
+			want:     []string{"retire image-expired project-a LA/i1 g1"},
+		},
+		{
+			name: "an entry skipped without an id does not protect another list",
+			lists: []plan.ListInput{
+				valid(srcA, pa, skipped(lEmpty, noID())),
+				valid(srcB, pa, pt.List("LB", "vo.a", month)),
+			},
+			observed:  []glance.Image{gi1, pt.CKImage(lB, i1, srcB, pa, "gB", t0, pol)},
+			want:      []string{"retire removed-from-list project-a LB/i1 gB"},
 			wantStats: func(s plan.Stats) bool { return s.Kept == 1 },
 		},
 		{
@@ -496,5 +573,21 @@ func TestBuildRejectsImpossibleInputs(t *testing.T) {
 				t.Fatalf("Build() error = %v, want %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestBuildReportsSkippedEntries(t *testing.T) {
+	i1 := pt.Image("i1", "Image one", "1")
+	l := skipped(pt.List("LA", "vo.a", month, i1), badSHA("i2"), noID())
+	p, err := plan.Build([]plan.ListInput{valid(srcA, pa, l)}, nil, pol, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []plan.SkippedImage{
+		{Index: 0, ImageID: "i2", Field: "sl:checksum:sha512", Reason: "not 128 hex digits"},
+		{Index: 3, Field: "dc:identifier", Reason: "missing"},
+	}
+	if len(p.Lists) != 1 || p.Lists[0].Images != 1 || !reflect.DeepEqual(p.Lists[0].Skipped, want) {
+		t.Errorf("lists = %+v, want one valid list with 1 image and skipped %+v", p.Lists, want)
 	}
 }

@@ -120,21 +120,27 @@ func (b *builder) decideUndesired(k imgKey, current, old []glance.Image) {
 }
 
 // retireReason says why the images of an undesired key retire, or false
-// when they must be kept (their list failed or is not in this run).
+// when they must be kept (their list failed, an entry of it could not be
+// read, or it is not in this run).
 func (b *builder) retireReason(k imgKey, current []glance.Image) (Reason, bool) {
 	lk := listKey{k.project, k.listID}
 	protected := b.protectedIDs[k.listID] || slices.ContainsFunc(current, func(img glance.Image) bool {
 		return b.protectedURLs[img.Properties[PropListURL]]
 	})
 	switch {
-	case protected:
-		// Never confuse "could not read" with "removed" (spec §7).
+	case protected, b.protectedKeys[k]:
+		// Never confuse "could not read" with "removed" (spec §7): the
+		// list, or this image's entry in it, could not be read.
 		b.plan.Stats.Kept += len(current)
 		return "", false
 	case b.imageExpired[k]:
 		return ReasonImageExpired, true
 	case b.listExpired[lk]:
 		return ReasonListExpired, true
+	case b.listValid[lk] && b.unreadable[lk]:
+		// An entry without a readable id may be this image's.
+		b.plan.Stats.Kept += len(current)
+		return "", false
 	case b.listValid[lk]:
 		return ReasonRemovedFromList, true
 	case b.idValid[k.listID]:

@@ -135,6 +135,19 @@ type ListSummary struct {
 	Reason  string     `json:"reason,omitempty"`
 	Expires *time.Time `json:"expires,omitempty"`
 	Images  int        `json:"images"` // images of the list that are desired this run
+	// Skipped lists the entries of a valid list that could not be read
+	// (imagelist.List.Skipped). Their images are kept, not retired: by
+	// key when the entry's id was readable; when it was not, no image of
+	// the list retires as removed-from-list.
+	Skipped []SkippedImage `json:"skipped_images,omitempty"`
+}
+
+// SkippedImage is an entry of a list the parser left out as malformed.
+type SkippedImage struct {
+	Index   int    `json:"index"`              // position in hv:images, from 0
+	ImageID string `json:"image_id,omitempty"` // its dc:identifier; absent when unreadable
+	Field   string `json:"field,omitempty"`    // the offending key
+	Reason  string `json:"reason,omitempty"`   // what was wrong
 }
 
 // Stats counts what the plan looked at, including what it left alone.
@@ -153,7 +166,7 @@ type Stats struct {
 	Unchanged int `json:"unchanged"` // desired images already up to date
 	Managed   int `json:"managed"`   // observed images that are ck's (spec §5)
 	Ignored   int `json:"ignored"`   // observed images that are not ck's: never touched
-	Kept      int `json:"kept"`      // ck's images of failed or skipped lists, left as they are
+	Kept      int `json:"kept"`      // ck's images of failed or skipped lists or of unreadable entries, left as they are
 	// OutOfScope counts ck's images of lists not given to this run when
 	// the run was not given the full subscription set.
 	OutOfScope int `json:"out_of_scope"`

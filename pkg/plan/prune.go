@@ -55,9 +55,11 @@ func BuildPrune(base *Plan, observed []glance.Image, p PrunePolicy, now time.Tim
 	}
 	retiredNow := map[string]bool{}
 	// keep holds images base still uses (a retired image listed again is
-	// republished, not deleted); keepLists the lists base could not read:
-	// "could not read" must never turn into a deletion either.
+	// republished, not deleted); keepLists the lists base could not read,
+	// keepKeys and keepUnreadable the images of list entries it could not
+	// read: "could not read" must never turn into a deletion either.
 	keep, keepLists, keepURLs := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	keepKeys, keepUnreadable := map[imgKey]bool{}, map[listKey]bool{}
 	if base != nil {
 		out.Lists = slices.Clone(base.Lists)
 		out.Inputs.Lists = slices.Clone(base.Inputs.Lists)
@@ -76,6 +78,16 @@ func BuildPrune(base *Plan, observed []glance.Image, p PrunePolicy, now time.Tim
 					keepLists[l.ListID] = true
 				}
 				keepURLs[l.Source] = true
+			}
+			if l.Status != ListValid {
+				continue
+			}
+			for _, sk := range l.Skipped {
+				if sk.ImageID == "" {
+					keepUnreadable[listKey{l.Project, l.ListID}] = true
+				} else {
+					keepKeys[imgKey{l.Project, l.ListID, sk.ImageID}] = true
+				}
 			}
 		}
 	}
@@ -97,7 +109,8 @@ func BuildPrune(base *Plan, observed []glance.Image, p PrunePolicy, now time.Tim
 		case !ok, now.Sub(at) < p.Grace:
 			out.Stats.Retired++ // in its grace period, or of unknown age
 			continue
-		case keep[img.ID], keepLists[img.Properties[PropListID]], keepURLs[img.Properties[PropListURL]]:
+		case keep[img.ID], keepLists[img.Properties[PropListID]], keepURLs[img.Properties[PropListURL]],
+			keepKeys[keyOf(img)], keepUnreadable[listKey{img.Owner, img.Properties[PropListID]}]:
 			out.Stats.Kept++
 			continue
 		}

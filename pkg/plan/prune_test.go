@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ck-sync/ck/pkg/glance"
+	"github.com/ck-sync/ck/pkg/imagelist"
 	"github.com/ck-sync/ck/pkg/plan"
 	pt "github.com/ck-sync/ck/pkg/plan/plantest"
 )
@@ -39,6 +40,12 @@ func TestBuildPrune(t *testing.T) {
 	failedList.Properties[plan.PropListID] = "l-failed"
 	failedURL := retiredFor("g-failed-url", 9*day)
 	failedURL.Properties[plan.PropListURL] = srcB
+	otherList := retiredFor("g-other-list", 9*day)
+	otherList.Properties[plan.PropListID] = "l2"
+	otherI2 := retiredFor("g-other-i2", 9*day)
+	otherI2.Properties[plan.PropImageID] = "i2"
+	otherOwner := retiredFor("g-other-owner", 9*day)
+	otherOwner.Owner = pb
 	base := &plan.Plan{Changes: []plan.Change{
 		{Action: plan.ActionRetire, Reason: plan.ReasonUnsubscribed, Project: pa, ListID: "l", ImageID: "i2", GlanceImageID: "g-current"},
 		{Action: plan.ActionCreate, Reason: plan.ReasonNew, Project: pa, ListID: "l", ImageID: "i3"},
@@ -102,6 +109,24 @@ func TestBuildPrune(t *testing.T) {
 			wantStats: plan.Stats{Delete: 1, Managed: 4, Kept: 3},
 		},
 		{
+			name: "the images of list entries base could not read are kept",
+			base: &plan.Plan{Lists: []plan.ListSummary{{Source: srcA, ListID: "l", Project: pa, Status: plan.ListValid,
+				Skipped: []plan.SkippedImage{{Index: 0, ImageID: "i1", Field: "hv:size", Reason: "negative"}}}}},
+			observed:  []glance.Image{old, deactivated, otherList},
+			pol:       plan.PrunePolicy{Managed: []string{pa, pb}, Grace: 7 * day, MaxDelete: -1},
+			want:      []string{"delete grace-over " + pa + " l2/i1 g-other-list"},
+			wantStats: plan.Stats{Delete: 1, Managed: 3, Kept: 2},
+		},
+		{
+			name: "an entry base could not read the id of keeps every retired image of its list in its project",
+			base: &plan.Plan{Lists: []plan.ListSummary{{Source: srcA, ListID: "l", Project: pa, Status: plan.ListValid,
+				Skipped: []plan.SkippedImage{{Index: 4, Field: "dc:identifier", Reason: "missing"}}}}},
+			observed:  []glance.Image{old, otherI2, otherList, otherOwner},
+			pol:       plan.PrunePolicy{Managed: []string{pa, pb}, Grace: 7 * day, MaxDelete: -1},
+			want:      []string{"delete grace-over " + pa + " l2/i1 g-other-list", "delete grace-over " + pb + " l/i1 g-other-owner"},
+			wantStats: plan.Stats{Delete: 2, Managed: 4, Kept: 2},
+		},
+		{
 			name:      "default guard: 25% of 6 ck images is 1",
 			observed:  all,
 			pol:       plan.PrunePolicy{Managed: []string{pa}, Grace: 7 * day},
@@ -139,6 +164,43 @@ func TestBuildPrune(t *testing.T) {
 			}
 			if p.Stats != tt.wantStats {
 				t.Errorf("stats = %+v\n want  %+v", p.Stats, tt.wantStats)
+			}
+		})
+	}
+}
+
+// An entry of a list that became malformed must turn neither into a
+// retirement (Build) nor into a deletion (BuildPrune), even with no grace.
+func TestPruneKeepsImagesOfSkippedEntries(t *testing.T) {
+	i1, i2 := pt.Image("i1", "One", "1"), pt.Image("i2", "Two", "1")
+	full := pt.List("l", "alpha.vo", month, i1, i2)
+	g1 := ck(full, i1, pa, "g1")
+	g1old := retiredImg(ck(full, pt.Image("i1", "One", "0"), pa, "g1-old"))
+	g2 := ck(full, i2, pa, "g2")
+	for _, tt := range []struct {
+		name string
+		skip imagelist.ImageError
+		want []string
+	}{
+		{"entry with an id", badSHA("i1"), []string{
+			"retire removed-from-list " + pa + " l/i2 g2",
+			"delete grace-over " + pa + " l/i2 g2",
+		}},
+		{"entry without an id", noID(), []string{}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			lists := []plan.ListInput{valid(srcA, pa, skipped(pt.List("l", "alpha.vo", month), tt.skip))}
+			observed := []glance.Image{g1, g1old, g2}
+			base, err := plan.Build(lists, observed, pol, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := plan.BuildPrune(base, observed, plan.PrunePolicy{Managed: []string{pa}, MaxDelete: -1}, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := brief(p); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("changes:\n got  %q\n want %q", got, tt.want)
 			}
 		})
 	}
