@@ -3,6 +3,7 @@ package plan
 import (
 	"bytes"
 	"encoding/json"
+	"net/url"
 )
 
 // applianceAttributes renders APPLIANCE_ATTRIBUTES: the image's hv:image
@@ -24,6 +25,11 @@ func applianceAttributes(raw json.RawMessage, listVO string) string {
 	if inner, ok := obj["hv:image"].(map[string]any); ok && len(obj) == 1 {
 		obj = inner
 	}
+	// Glance properties are readable by the project's users (by everyone
+	// under public visibility): an image URL's credentials stay out.
+	if uri, ok := obj["hv:uri"].(string); ok {
+		obj["hv:uri"] = withoutUserinfo(uri)
+	}
 	if _, ok := obj["ad:vo"]; !ok && listVO != "" {
 		obj["ad:vo"] = listVO
 	}
@@ -37,4 +43,16 @@ func applianceAttributes(raw json.RawMessage, listVO string) string {
 		return ""
 	}
 	return string(bytes.TrimRight(buf.Bytes(), "\n"))
+}
+
+// withoutUserinfo drops the user and password of a URL; anything else is
+// kept as written (a signed query may be what makes the URL work for the
+// cloud's users, and the list published it).
+func withoutUserinfo(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	u.User = nil
+	return u.String()
 }
