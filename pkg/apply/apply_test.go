@@ -221,7 +221,7 @@ func TestReplaceRetiresOldOnlyAfterNewIsActive(t *testing.T) {
 	if o := res.Outcomes[0]; o.Status != Done {
 		t.Fatalf("outcome %+v", o)
 	}
-	want := []string{"create img-1", "upload img-1", "patch old"}
+	want := []string{"create img-1", "upload img-1", "patch img-1", "patch old"}
 	if !slices.Equal(g.calls, want) {
 		t.Fatalf("calls = %v, want %v", g.calls, want)
 	}

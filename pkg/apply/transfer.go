@@ -140,6 +140,10 @@ func (o Options) transfer(ctx context.Context, g Glance, c plan.Change) (id stri
 	if err := check(final, want); err != nil {
 		return img.ID, downloaded.n.Load(), err
 	}
+	// Verified: only now may users see it.
+	if _, err := g.UpdateImage(ctx, img.ID, []glance.Patch{{Op: glance.OpReplace, Path: "/os_hidden", Value: false}}); err != nil {
+		return img.ID, downloaded.n.Load(), fmt.Errorf("unhide the verified image: %w", err)
+	}
 	return img.ID, downloaded.n.Load(), nil
 }
 
@@ -165,6 +169,10 @@ func (o Options) createSpec(d *plan.Desired, disk *transfer.Disk, p upload) glan
 		minDisk = max(minDisk, int((p.vsize+gib-1)/gib))
 	}
 	return glance.CreateSpec{
+		// Hidden until its bytes are verified: a run killed mid-upload
+		// (SIGKILL, a reboot) leaves nothing in users' image lists, and
+		// prune deletes it later as abandoned.
+		Hidden:          true,
 		Name:            d.Name,
 		DiskFormat:      p.diskFormat,
 		ContainerFormat: "bare",

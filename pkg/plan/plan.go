@@ -86,6 +86,7 @@ const (
 	ReasonAtrope          Reason = "atrope"            // adopt: atrope made it, same sha512
 	ReasonLegacyDiffers   Reason = "legacy-differs"    // replace: an old tool's image whose bytes differ (or are unknown)
 	ReasonGraceOver       Reason = "grace-over"        // delete: retired longer than --grace ago
+	ReasonAbandoned       Reason = "abandoned"         // delete: an upload that never finished (its run was killed)
 	ReasonNewMember       Reason = "new-member"        // share: the VO's project is not a member yet
 	ReasonMemberPending   Reason = "member-pending"    // share: a member ck can accept for has not accepted
 	ReasonStaleMember     Reason = "stale-member"      // unshare: no listed VO maps to the member project

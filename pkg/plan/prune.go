@@ -12,6 +12,21 @@ import (
 // long enough for users to move their servers' templates to the successor.
 const DefaultGrace = 7 * 24 * time.Hour
 
+// AbandonedAfter is how old one of ck's images may be and still not be
+// active before prune deletes it: a sync killed mid-upload (SIGKILL, OOM, a
+// reboot) cannot clean up after itself. It is well beyond the default
+// --run-timeout (6 h), so no running upload is touched.
+const AbandonedAfter = 24 * time.Hour
+
+// abandoned reports whether img is an upload that never finished.
+func abandoned(img glance.Image, now time.Time) bool {
+	switch img.Status {
+	case "queued", "saving", "importing", "uploading", "killed":
+		return !img.CreatedAt.IsZero() && now.Sub(img.CreatedAt) >= AbandonedAfter
+	}
+	return false
+}
+
 // PrunePolicy holds the settings of `ck prune`.
 type PrunePolicy struct {
 	Tag     string   // ck's Glance tag; "" means DefaultTag
@@ -99,7 +114,10 @@ func BuildPrune(base *Plan, observed []glance.Image, p PrunePolicy, now time.Tim
 		out.Stats.Managed++
 		out.Inputs.Images = append(out.Inputs.Images, ImageFingerprint{ID: img.ID, UpdatedAt: img.UpdatedAt.UTC()})
 		at, ok := retiredAt(img)
+		reason := ReasonGraceOver
 		switch {
+		case abandoned(img, now):
+			reason = ReasonAbandoned
 		case retiredNow[img.ID]:
 			if p.Grace > 0 {
 				continue // retired by this run: its grace starts now
@@ -115,7 +133,7 @@ func BuildPrune(base *Plan, observed []glance.Image, p PrunePolicy, now time.Tim
 			continue
 		}
 		out.Changes = append(out.Changes, Change{
-			Action: ActionDelete, Reason: ReasonGraceOver,
+			Action: ActionDelete, Reason: reason,
 			Project: img.Owner, ListID: img.Properties[PropListID], ImageID: img.Properties[PropImageID],
 			Title:         cmp.Or(img.Properties[PropTitle], img.Name),
 			Source:        img.Properties[PropListURL],

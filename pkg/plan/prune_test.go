@@ -205,3 +205,37 @@ func TestPruneKeepsImagesOfSkippedEntries(t *testing.T) {
 		})
 	}
 }
+
+// A sync killed mid-upload leaves a queued or saving image it could not
+// delete; prune removes it once it is clearly abandoned, never a running one.
+func TestBuildPruneAbandonedUploads(t *testing.T) {
+	l := pt.List("l", "alpha.vo", month, pt.Image("i1", "One", "1"))
+	upload := func(id, status string, age time.Duration) glance.Image {
+		g := ck(l, l.Images[0], pa, id)
+		g.Status, g.Hidden, g.CreatedAt = status, true, now.Add(-age)
+		return g
+	}
+	observed := []glance.Image{
+		upload("g-queued-old", "queued", 25*time.Hour),
+		upload("g-saving-old", "saving", 30*time.Hour),
+		upload("g-killed-old", "killed", 48*time.Hour),
+		upload("g-queued-running", "queued", 2*time.Hour),
+		upload("g-active", "active", 30*24*time.Hour),
+	}
+	foreign := upload("g-foreign", "queued", 48*time.Hour)
+	foreign.Tags = []string{"someone-else"}
+	observed = append(observed, foreign)
+
+	p, err := plan.BuildPrune(nil, observed, plan.PrunePolicy{Managed: []string{pa}, Grace: plan.DefaultGrace, MaxDelete: -1}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range p.Changes {
+		got = append(got, string(c.Action)+" "+string(c.Reason)+" "+c.GlanceImageID)
+	}
+	want := []string{"delete abandoned g-killed-old", "delete abandoned g-queued-old", "delete abandoned g-saving-old"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("changes = %v, want %v", got, want)
+	}
+}
