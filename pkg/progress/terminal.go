@@ -3,7 +3,6 @@ package progress
 import (
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -73,7 +72,9 @@ type termBar struct {
 // gets lines that fit; progressbar/v3 would measure stdout, which ck keeps
 // for data and may be a pipe.
 func widthOf(w io.Writer) func() int {
-	f, ok := w.(*os.File)
+	// Any writer that knows its descriptor will do: ck's stderr is a
+	// redacting wrapper around the file.
+	f, ok := w.(interface{ Fd() uintptr })
 	if !ok || !term.IsTerminal(int(f.Fd())) {
 		return func() int { return 0 }
 	}

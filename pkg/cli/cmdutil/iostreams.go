@@ -88,3 +88,13 @@ func (rw *redactingWriter) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// Fd is the descriptor of the wrapped file, so that terminal size can be
+// asked through the wrapper (progress bars fit the width); ^0 when the
+// wrapped writer is not a file.
+func (rw *redactingWriter) Fd() uintptr {
+	if f, ok := rw.w.(interface{ Fd() uintptr }); ok {
+		return f.Fd()
+	}
+	return ^uintptr(0)
+}

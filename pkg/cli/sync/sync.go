@@ -122,6 +122,14 @@ func Run(ctx context.Context, opts *Options) error {
 		return diff.Outcome(p, opts.ExitCode)
 	}
 
+	bars := progress.Choose(f.Globals.Progress, f.IO.ErrOut, f.IO.ErrTTY, f.Logger)
+	logger := f.Logger
+	if w := progress.LogWriter(bars, f.IO.ErrOut); w != f.IO.ErrOut {
+		// Log lines go above the progress bars, not through them.
+		if logger, err = cmdutil.NewLogger(w, f.Globals.LogLevel, f.Globals.LogFormat); err != nil {
+			return err
+		}
+	}
 	res, err := apply.Apply(ctx, p, apply.Options{
 		Glance: func(project string) (apply.Glance, error) {
 			if svc := c.Site.Conns[project]; svc != nil {
@@ -132,8 +140,8 @@ func Run(ctx context.Context, opts *Options) error {
 		Open:      opener(f),
 		Method:    method,
 		Parallel:  f.Globals.Parallel,
-		Progress:  progress.Choose(f.Globals.Progress, f.IO.ErrOut, f.IO.ErrTTY, f.Logger),
-		Logger:    f.Logger,
+		Progress:  bars,
+		Logger:    logger,
 		Now:       f.Now,
 		ConvertTo: opts.ConvertTo,
 		WorkDir:   opts.WorkDir,
