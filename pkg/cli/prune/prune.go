@@ -107,7 +107,7 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	if c.Guard != nil {
-		if err := printPlan(f, c.Plan, c.Site.ProjectNames); err != nil {
+		if err := cmdutil.PlanLine(f, c.Plan, c.Site.ProjectNames); err != nil {
 			return err
 		}
 		return c.Guard
@@ -120,7 +120,7 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil && !errors.As(err, &guard) {
 		return err
 	}
-	if err := printPlan(f, p, c.Site.ProjectNames); err != nil {
+	if err := cmdutil.PlanLine(f, p, c.Site.ProjectNames); err != nil {
 		return err
 	}
 	if guard != nil {

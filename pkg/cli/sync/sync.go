@@ -111,8 +111,7 @@ func Run(ctx context.Context, opts *Options) error {
 			return fmt.Errorf("--plan %s: refusing the plan: %w", opts.PlanFile, err)
 		}
 	}
-	out := newPrinter(f, c.Site.ProjectNames)
-	if err := out.plan(p); err != nil {
+	if err := cmdutil.PlanLine(f, p, c.Site.ProjectNames); err != nil {
 		return err
 	}
 	if c.Guard != nil {
@@ -150,7 +149,7 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	f.RecordApplied(res) // --metrics-file
-	if err := out.result(res); err != nil {
+	if err := result(f, res, c.Site.ProjectNames); err != nil {
 		return err
 	}
 	if ctx.Err() != nil {
