@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -46,11 +47,12 @@ func PKIDir() string {
 
 // Fixture is one test's namespace, directory, mapping and connections.
 type Fixture struct {
-	Env     *glancetest.Env
-	Ctx     context.Context
-	Tag     string // ck's --tag: the test's namespace
-	Dir     string
-	Mapping string // mapping.json: alpha.vo → vo-alpha by id, beta.vo → vo-beta by name
+	Env      *glancetest.Env
+	Ctx      context.Context
+	Tag      string // ck's --tag: the test's namespace
+	Dir      string
+	Mapping  string // mapping.json: alpha.vo → vo-alpha by id, beta.vo → vo-beta by name
+	PageSize int    // Run's --page-size: 50
 }
 
 // New sets up a fixture (skipping or failing as glancetest.Setup does).
@@ -59,7 +61,7 @@ func New(t *testing.T) *Fixture {
 	env := glancetest.Setup(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	t.Cleanup(cancel)
-	fx := &Fixture{Env: env, Ctx: ctx, Tag: env.Namespace, Dir: t.TempDir()}
+	fx := &Fixture{Env: env, Ctx: ctx, Tag: env.Namespace, Dir: t.TempDir(), PageSize: 50}
 	fx.Mapping = filepath.Join(fx.Dir, "mapping.json")
 	m := fmt.Sprintf(`{
   "alpha.vo": {"project": %q},
@@ -82,14 +84,16 @@ type List struct {
 type ImageSpec struct {
 	ID   string
 	URI  string // default https://images.ck-test.example/<id>.img
-	Data []byte // the bytes: sha512 and size come from them
+	Data []byte // the bytes: sha512 and size come from them; default "<list id>/<id>"
+	// Props sets or overrides fields of the hv:image entry ("hv:format",
+	// "dc:title", "hv:size"...) after the defaults.
+	Props map[string]string
 }
 
-// WriteList signs a HEPiX list of VO vo holding images into the fixture's
-// directory, as AppDB would.
-func (fx *Fixture) WriteList(t *testing.T, id, vo string, images ...ImageSpec) List {
+// ListJSON is the unsigned HEPiX list document of VO vo holding images.
+func ListJSON(t *testing.T, id, vo string, images ...ImageSpec) []byte {
 	t.Helper()
-	var entries []any
+	entries := make([]any, 0, len(images))
 	for _, img := range images {
 		if img.Data == nil {
 			img.Data = []byte(id + "/" + img.ID)
@@ -98,7 +102,7 @@ func (fx *Fixture) WriteList(t *testing.T, id, vo string, images ...ImageSpec) L
 			img.URI = "https://images.ck-test.example/" + img.ID + ".img"
 		}
 		sum := sha512.Sum512(img.Data)
-		entries = append(entries, map[string]any{"hv:image": map[string]any{
+		entry := map[string]any{
 			"dc:identifier":      img.ID,
 			"dc:title":           "Image " + img.ID,
 			"dc:description":     "Test image " + img.ID + ".",
@@ -112,7 +116,11 @@ func (fx *Fixture) WriteList(t *testing.T, id, vo string, images ...ImageSpec) L
 			"sl:checksum:sha512": hex.EncodeToString(sum[:]),
 			"sl:osname":          "Ubuntu",
 			"sl:osversion":       "24.04",
-		}})
+		}
+		for k, v := range img.Props {
+			entry[k] = v
+		}
+		entries = append(entries, map[string]any{"hv:image": entry})
 	}
 	doc := map[string]any{"hv:imagelist": map[string]any{
 		"dc:date:created": "2026-01-01T00:00:00Z",
@@ -133,14 +141,31 @@ func (fx *Fixture) WriteList(t *testing.T, id, vo string, images ...ImageSpec) L
 	if err != nil {
 		t.Fatal(err)
 	}
-	plain := filepath.Join(fx.Dir, id+".json")
-	signed := filepath.Join(fx.Dir, id+".list")
+	return payload
+}
+
+// Sign writes payload to dir/<id>.json and signs it with
+// testdata/pki/sign.sh, as AppDB would, into dir/<id>.list: the path it
+// returns.
+func Sign(t *testing.T, dir, id string, payload []byte) string {
+	t.Helper()
+	plain := filepath.Join(dir, id+".json")
+	signed := filepath.Join(dir, id+".list")
 	if err := os.WriteFile(plain, payload, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if out, err := exec.Command("sh", filepath.Join(PKIDir(), "sign.sh"), plain, signed).CombinedOutput(); err != nil {
 		t.Fatalf("sign %s: %v\n%s", id, err, out)
 	}
+	return signed
+}
+
+// WriteList signs a HEPiX list of VO vo holding images into dir, as AppDB
+// would, and parses it back.
+func WriteList(t *testing.T, dir, id, vo string, images ...ImageSpec) List {
+	t.Helper()
+	payload := ListJSON(t, id, vo, images...)
+	signed := Sign(t, dir, id, payload)
 	list, err := imagelist.Parse(payload)
 	if err != nil {
 		t.Fatal(err)
@@ -150,6 +175,13 @@ func (fx *Fixture) WriteList(t *testing.T, id, vo string, images ...ImageSpec) L
 		t.Fatal(err)
 	}
 	return List{Path: signed, Source: src.String(), List: list}
+}
+
+// WriteList signs a HEPiX list of VO vo holding images into the fixture's
+// directory, as AppDB would.
+func (fx *Fixture) WriteList(t *testing.T, id, vo string, images ...ImageSpec) List {
+	t.Helper()
+	return WriteList(t, fx.Dir, id, vo, images...)
 }
 
 // Subscribe writes an image-lists.conf holding lists and returns its path.
@@ -211,9 +243,21 @@ func (fx *Fixture) Seed(t *testing.T, svc *glance.Service, d plan.Desired, data 
 	return got
 }
 
-// Run runs ck with the fixture's cloud, CA, mapping and tag before args.
+// Run runs ck with the fixture's cloud, CA, mapping, tag and page size
+// before args.
 func (fx *Fixture) Run(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
+	if len(args) == 0 {
+		t.Fatal("clitest: Run needs a command")
+	}
+	base := []string{args[0], "--os-cloud", glancetest.CloudCK, "--tag", fx.Tag,
+		"--ca-dir", filepath.Join(PKIDir(), "cadir"), "--mapping-file", fx.Mapping, "--page-size", strconv.Itoa(fx.PageSize)}
+	return RunArgs(fx.Ctx, append(base, args[1:]...)...)
+}
+
+// RunArgs runs `ck ARGS...` in-process with test streams, the clock Now
+// and an empty environment.
+func RunArgs(ctx context.Context, args ...string) (code int, stdout, stderr string) {
 	io, out, errOut := cmdutil.Test()
 	f := &cmdutil.Factory{
 		IO:       io,
@@ -222,12 +266,7 @@ func (fx *Fixture) Run(t *testing.T, args ...string) (code int, stdout, stderr s
 		Now:      func() time.Time { return Now },
 		Getenv:   func(string) string { return "" },
 	}
-	if len(args) == 0 {
-		t.Fatal("clitest: Run needs a command")
-	}
-	base := []string{args[0], "--os-cloud", glancetest.CloudCK, "--tag", fx.Tag,
-		"--ca-dir", filepath.Join(PKIDir(), "cadir"), "--mapping-file", fx.Mapping, "--page-size", "50"}
-	code = root.Run(fx.Ctx, f, append(base, args[1:]...))
+	code = root.Run(ctx, f, args)
 	return code, out.String(), errOut.String()
 }
 

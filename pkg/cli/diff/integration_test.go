@@ -7,114 +7,35 @@ package diff_test
 
 import (
 	"context"
-	"crypto/sha512"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ck-sync/ck/pkg/cli/clitest"
 	"github.com/ck-sync/ck/pkg/cli/cmdutil"
-	"github.com/ck-sync/ck/pkg/cli/root"
 	"github.com/ck-sync/ck/pkg/glance"
-	"github.com/ck-sync/ck/pkg/glance/glancetest"
-	"github.com/ck-sync/ck/pkg/imagelist"
 	"github.com/ck-sync/ck/pkg/plan"
 )
 
-// now is the tests' clock: inside the test lists' and certificates' validity.
-var now = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
-
-const (
-	endorserDN = "/DC=EU/DC=EGI/C=NL/O=Hosts/O=EGI.eu/CN=appdb.ck-test.example"
-	endorserCA = "/DC=org/DC=ck-test/CN=ck Test Issuing CA"
-	pkiDir     = "../../../testdata/pki"
-)
-
-// testList is one signed list written by the test.
-type testList struct {
-	path   string
-	source string // what ck writes into ck_list_url
-	list   *imagelist.List
-}
-
-// writeList signs a HEPiX list of VO vo holding images (by dc:identifier)
-// into dir, as AppDB would.
-func writeList(t *testing.T, dir, id, vo string, images ...string) testList {
+// writeList signs a HEPiX list of VO vo holding qcow2 images (by
+// dc:identifier) into dir, as AppDB would.
+func writeList(t *testing.T, dir, id, vo string, images ...string) clitest.List {
 	t.Helper()
-	var entries []any
+	specs := make([]clitest.ImageSpec, 0, len(images))
 	for _, img := range images {
-		sum := sha512.Sum512([]byte(id + "/" + img))
-		entries = append(entries, map[string]any{"hv:image": map[string]any{
-			"dc:identifier":      img,
-			"dc:title":           "Image " + img,
-			"dc:description":     "Test image " + img + ".",
-			"ad:mpuri":           "https://appdb.ck-test.example/store/vo/image/" + img + ":1/",
-			"hv:format":          "QCOW2",
-			"hv:ram_minimum":     "1024",
-			"hv:size":            "1048576",
-			"hv:uri":             "https://images.ck-test.example/" + img + ".qcow2",
-			"hv:version":         "1.0",
-			"sl:arch":            "x86_64",
-			"sl:checksum:sha512": hex.EncodeToString(sum[:]),
-			"sl:osname":          "Ubuntu",
-			"sl:osversion":       "24.04",
-		}})
+		specs = append(specs, clitest.ImageSpec{
+			ID:    img,
+			URI:   "https://images.ck-test.example/" + img + ".qcow2",
+			Props: map[string]string{"hv:format": "QCOW2", "hv:size": "1048576"},
+		})
 	}
-	doc := map[string]any{"hv:imagelist": map[string]any{
-		"dc:date:created": "2026-01-01T00:00:00Z",
-		"dc:date:expires": "2044-12-31T00:00:00Z",
-		"dc:identifier":   id,
-		"dc:title":        "list " + id,
-		"dc:description":  "ck diff integration test list.",
-		"ad:vo":           vo,
-		"hv:endorser": map[string]any{"hv:x509": map[string]any{
-			"dc:creator": "Applications Database", "hv:ca": endorserCA, "hv:dn": endorserDN,
-			"hv:email": "appdb-support@ck-test.example",
-		}},
-		"hv:images":  entries,
-		"hv:uri":     "https://appdb.ck-test.example/store/vo/" + vo + "/image.list",
-		"hv:version": "20260101000000",
-	}}
-	payload, err := json.MarshalIndent(doc, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	plain := filepath.Join(dir, id+".json")
-	signed := filepath.Join(dir, id+".list")
-	if err := os.WriteFile(plain, payload, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("sh", filepath.Join(pkiDir, "sign.sh"), plain, signed).CombinedOutput(); err != nil {
-		t.Fatalf("sign %s: %v\n%s", id, err, out)
-	}
-	list, err := imagelist.Parse(payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := imagelist.ParseSource(signed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return testList{path: signed, source: src.String(), list: list}
-}
-
-// desired is the image ck would create for img of l under --tag tag.
-func (l testList) desired(t *testing.T, tag, img string) plan.Desired {
-	t.Helper()
-	for _, im := range l.list.Images {
-		if im.ID == img {
-			return plan.DesiredImage(l.list, im, l.source, plan.Policy{Tag: tag})
-		}
-	}
-	t.Fatalf("list %s has no image %s", l.list.ID, img)
-	return plan.Desired{}
+	return clitest.WriteList(t, dir, id, vo, specs...)
 }
 
 // seed creates an active image as ck would have from d, changed by edit.
@@ -137,52 +58,26 @@ func seed(t *testing.T, ctx context.Context, svc *glance.Service, d plan.Desired
 	return img
 }
 
-// fixture is a test's namespace, files and flags.
-type fixture struct {
-	env     *glancetest.Env
-	ctx     context.Context
-	tag     string
-	dir     string
-	mapping string
-}
+// fixture is a test's namespace, files and flags (clitest's, with a page
+// size of 2 so that listing pages).
+type fixture struct{ *clitest.Fixture }
 
 func newFixture(t *testing.T) *fixture {
-	env := glancetest.Setup(t)
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
-	t.Cleanup(cancel)
-	fx := &fixture{env: env, ctx: ctx, tag: env.Namespace, dir: t.TempDir()}
-	fx.mapping = filepath.Join(fx.dir, "mapping.json")
-	m := fmt.Sprintf(`{
-  "alpha.vo": {"project": %q},
-  "beta.vo": {"project": "vo-beta", "domain": "egi"}
-}`, env.ProjectVOAlpha)
-	if err := os.WriteFile(fx.mapping, []byte(m), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	fx := &fixture{clitest.New(t)}
+	fx.PageSize = 2
 	return fx
 }
 
-// run runs ck with the fixture's cloud, CA, mapping and tag.
+// run runs `ck diff` with the fixture's cloud, CA, mapping and tag.
 func (fx *fixture) run(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	io, out, errOut := cmdutil.Test()
-	f := &cmdutil.Factory{
-		IO:       io,
-		Globals:  &cmdutil.Globals{},
-		Redactor: &cmdutil.Redactor{},
-		Now:      func() time.Time { return now },
-		Getenv:   func(string) string { return "" },
-	}
-	base := []string{"diff", "--os-cloud", glancetest.CloudCK, "--tag", fx.tag,
-		"--ca-dir", filepath.Join(pkiDir, "cadir"), "--mapping-file", fx.mapping, "--page-size", "2"}
-	code = root.Run(fx.ctx, f, append(base, args...))
-	return code, out.String(), errOut.String()
+	return fx.Run(t, append([]string{"diff"}, args...)...)
 }
 
 // snapshot is what must not change in Glance: every field ck could touch.
 func (fx *fixture) snapshot(t *testing.T) map[string]string {
 	t.Helper()
-	imgs, err := fx.env.Admin.ListImages(fx.ctx, glance.ListFilter{Tag: fx.tag})
+	imgs, err := fx.Env.Admin.ListImages(fx.Ctx, glance.ListFilter{Tag: fx.Tag})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,21 +106,21 @@ func changeLine(c plan.Change) string {
 func TestIntegrationDiff(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t)
-	env, ctx, tag := fx.env, fx.ctx, fx.tag
-	alpha := writeList(t, fx.dir, tag+"-alpha", "alpha.vo", "a1", "a2", "a3", "a4", "a6")
-	beta := writeList(t, fx.dir, tag+"-beta", "beta.vo", "b1", "b2")
+	env, ctx, tag := fx.Env, fx.Ctx, fx.Tag
+	alpha := writeList(t, fx.Dir, tag+"-alpha", "alpha.vo", "a1", "a2", "a3", "a4", "a6")
+	beta := writeList(t, fx.Dir, tag+"-beta", "beta.vo", "b1", "b2")
 
 	// Project vo-alpha, mapped by id.
-	a1 := seed(t, ctx, env.VOAlpha, alpha.desired(t, tag, "a1"), nil)
-	a2 := seed(t, ctx, env.VOAlpha, alpha.desired(t, tag, "a2"), func(s *glance.CreateSpec) {
+	a1 := seed(t, ctx, env.VOAlpha, fx.Desired(t, alpha, "a1"), nil)
+	a2 := seed(t, ctx, env.VOAlpha, fx.Desired(t, alpha, "a2"), func(s *glance.CreateSpec) {
 		s.Properties[plan.PropSHA512] = strings.Repeat("0", 128) // the list's bytes changed
 	})
-	a3 := seed(t, ctx, env.VOAlpha, alpha.desired(t, tag, "a3"), func(s *glance.CreateSpec) {
+	a3 := seed(t, ctx, env.VOAlpha, fx.Desired(t, alpha, "a3"), func(s *glance.CreateSpec) {
 		s.Name = "old title"
 		s.Properties[plan.PropTitle] = "old title"
 	})
-	a6 := seed(t, ctx, env.VOAlpha, alpha.desired(t, tag, "a6"), func(s *glance.CreateSpec) { s.Hidden = true })
-	gone := alpha.desired(t, tag, "a1")
+	a6 := seed(t, ctx, env.VOAlpha, fx.Desired(t, alpha, "a6"), func(s *glance.CreateSpec) { s.Hidden = true })
+	gone := fx.Desired(t, alpha, "a1")
 	gone.Properties[plan.PropImageID] = "a5"
 	a5 := seed(t, ctx, env.VOAlpha, gone, nil) // no longer listed
 	gone.Properties[plan.PropImageID] = "a7"
@@ -240,11 +135,11 @@ func TestIntegrationDiff(t *testing.T) {
 	seed(t, ctx, env.VOAlpha, plan.Desired{Name: env.Name("foreign-alpha"), Visibility: "private", Tags: []string{tag}}, nil)
 
 	// Project vo-beta (domain egi), mapped by name and domain.
-	b1 := seed(t, ctx, env.VOBeta, beta.desired(t, tag, "b1"), nil)
-	goneB := beta.desired(t, tag, "b1")
+	b1 := seed(t, ctx, env.VOBeta, fx.Desired(t, beta, "b1"), nil)
+	goneB := fx.Desired(t, beta, "b1")
 	goneB.Properties[plan.PropImageID] = "b3"
 	b3 := seed(t, ctx, env.VOBeta, goneB, nil)
-	seed(t, ctx, env.VOBeta, beta.desired(t, tag, "b1"), func(s *glance.CreateSpec) {
+	seed(t, ctx, env.VOBeta, fx.Desired(t, beta, "b1"), func(s *glance.CreateSpec) {
 		s.Properties[plan.PropImageType] = "snapshot"
 	})
 	seed(t, ctx, env.VOBeta, plan.Desired{Name: env.Name("foreign-beta"), Visibility: "private", Tags: []string{tag}}, nil)
@@ -255,7 +150,7 @@ func TestIntegrationDiff(t *testing.T) {
 	}
 
 	start := time.Now()
-	code, stdout, stderr := fx.run(t, "-o", "json", "--max-retire", "2", alpha.path, beta.path)
+	code, stdout, stderr := fx.run(t, "-o", "json", "--max-retire", "2", alpha.Path, beta.Path)
 	t.Logf("ck diff against the local Glance: %v", time.Since(start))
 	if code != 0 {
 		t.Fatalf("exit %d, want 0; stderr:\n%s", code, stderr)
@@ -307,7 +202,7 @@ func TestIntegrationDiff(t *testing.T) {
 	}
 
 	t.Run("exit code", func(t *testing.T) {
-		code, stdout, stderr := fx.run(t, "--exit-code", "--max-retire", "2", alpha.path, beta.path)
+		code, stdout, stderr := fx.run(t, "--exit-code", "--max-retire", "2", alpha.Path, beta.Path)
 		if code != cmdutil.ExitChanges {
 			t.Fatalf("exit %d, want %d; stderr:\n%s", code, cmdutil.ExitChanges, stderr)
 		}
@@ -322,8 +217,8 @@ func TestIntegrationDiff(t *testing.T) {
 		}
 	})
 	t.Run("max-retire guard", func(t *testing.T) {
-		out := filepath.Join(fx.dir, "blocked.json")
-		code, stdout, stderr := fx.run(t, "--out", out, alpha.path, beta.path) // default 25% of 7 current images: 1
+		out := filepath.Join(fx.Dir, "blocked.json")
+		code, stdout, stderr := fx.run(t, "--out", out, alpha.Path, beta.Path) // default 25% of 7 current images: 1
 		if code != cmdutil.ExitError || !strings.Contains(stderr, "--max-retire") || !strings.Contains(stdout, "Blocked:") {
 			t.Fatalf("exit %d, want 1 with a --max-retire message; stdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 		}
@@ -332,8 +227,8 @@ func TestIntegrationDiff(t *testing.T) {
 		}
 	})
 	t.Run("out", func(t *testing.T) {
-		out := filepath.Join(fx.dir, "plan.json")
-		code, _, stderr := fx.run(t, "--out", out, "--max-retire", "none", alpha.path, beta.path)
+		out := filepath.Join(fx.Dir, "plan.json")
+		code, _, stderr := fx.run(t, "--out", out, "--max-retire", "none", alpha.Path, beta.Path)
 		if code != 0 {
 			t.Fatalf("exit %d; stderr:\n%s", code, stderr)
 		}
@@ -355,18 +250,15 @@ func TestIntegrationDiff(t *testing.T) {
 func TestIntegrationDiffUnreachableList(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t)
-	env, ctx, tag := fx.env, fx.ctx, fx.tag
-	alpha := writeList(t, fx.dir, tag+"-alpha", "alpha.vo", "a1")
-	lost := writeList(t, fx.dir, tag+"-lost", "alpha.vo", "l1")
-	seed(t, ctx, env.VOAlpha, alpha.desired(t, tag, "a1"), nil)
-	l1 := seed(t, ctx, env.VOAlpha, lost.desired(t, tag, "l1"), nil)
-	if err := os.Remove(lost.path); err != nil {
+	env, ctx, tag := fx.Env, fx.Ctx, fx.Tag
+	alpha := writeList(t, fx.Dir, tag+"-alpha", "alpha.vo", "a1")
+	lost := writeList(t, fx.Dir, tag+"-lost", "alpha.vo", "l1")
+	seed(t, ctx, env.VOAlpha, fx.Desired(t, alpha, "a1"), nil)
+	l1 := seed(t, ctx, env.VOAlpha, fx.Desired(t, lost, "l1"), nil)
+	if err := os.Remove(lost.Path); err != nil {
 		t.Fatal(err)
 	}
-	subs := filepath.Join(fx.dir, "image-lists.conf")
-	if err := os.WriteFile(subs, []byte("# test\n"+alpha.path+"\n"+lost.path+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	subs := fx.Subscribe(t, alpha, lost)
 	before := fx.snapshot(t)
 
 	code, stdout, stderr := fx.run(t, "-o", "json", "--image-lists-file", subs, "--max-retire", "none")
@@ -384,7 +276,7 @@ func TestIntegrationDiffUnreachableList(t *testing.T) {
 	for _, l := range p.Lists {
 		if l.Status == plan.ListFailed {
 			failed++
-			if l.Source != lost.source || !strings.Contains(l.Reason, "fetch") {
+			if l.Source != lost.Source || !strings.Contains(l.Reason, "fetch") {
 				t.Errorf("failed list %s: reason %q", l.Source, l.Reason)
 			}
 		}
@@ -402,23 +294,23 @@ func TestIntegrationDiffUnreachableList(t *testing.T) {
 func TestIntegrationDiffNoChangesAndUnmapped(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t)
-	env, ctx, tag := fx.env, fx.ctx, fx.tag
-	beta := writeList(t, fx.dir, tag+"-beta", "beta.vo", "b1", "b2")
-	seed(t, ctx, env.VOBeta, beta.desired(t, tag, "b1"), nil)
-	seed(t, ctx, env.VOBeta, beta.desired(t, tag, "b2"), nil)
+	env, ctx, tag := fx.Env, fx.Ctx, fx.Tag
+	beta := writeList(t, fx.Dir, tag+"-beta", "beta.vo", "b1", "b2")
+	seed(t, ctx, env.VOBeta, fx.Desired(t, beta, "b1"), nil)
+	seed(t, ctx, env.VOBeta, fx.Desired(t, beta, "b2"), nil)
 
-	code, stdout, stderr := fx.run(t, "--exit-code", beta.path)
+	code, stdout, stderr := fx.run(t, "--exit-code", beta.Path)
 	if code != 0 || !strings.Contains(stdout, "No changes.") || !strings.Contains(stdout, "2 images up to date") {
 		t.Fatalf("exit %d, want 0 and No changes; stdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 
-	gamma := writeList(t, fx.dir, tag+"-gamma", "gamma.vo", "g1")
-	code, stdout, stderr = fx.run(t, beta.path, gamma.path)
+	gamma := writeList(t, fx.Dir, tag+"-gamma", "gamma.vo", "g1")
+	code, stdout, stderr = fx.run(t, beta.Path, gamma.Path)
 	if code != cmdutil.ExitPartial || !strings.Contains(stdout, `no project mapped for VO "gamma.vo"`) || !strings.Contains(stdout, "skipped") {
 		t.Fatalf("exit %d, want 3 with gamma.vo skipped; stdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 	// With --default-project, the unmapped VO's list goes there.
-	code, stdout, stderr = fx.run(t, "-o", "json", "--default-project", "ck", beta.path, gamma.path)
+	code, stdout, stderr = fx.run(t, "-o", "json", "--default-project", "ck", beta.Path, gamma.Path)
 	if code != 0 {
 		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
 	}
@@ -428,14 +320,14 @@ func TestIntegrationDiffNoChangesAndUnmapped(t *testing.T) {
 	}
 
 	// An unknown cloud fails the run, naming the cloud.
-	code, _, stderr = fx.run(t, "--os-cloud", "no-such-cloud", beta.path)
+	code, _, stderr = fx.run(t, "--os-cloud", "no-such-cloud", beta.Path)
 	if code != cmdutil.ExitError || !strings.Contains(stderr, `"no-such-cloud"`) {
 		t.Errorf("unknown cloud: exit %d, stderr:\n%s", code, stderr)
 	}
 
 	// A missing mapping file is a usage error naming the file.
-	fx.mapping = filepath.Join(fx.dir, "missing.json")
-	code, _, stderr = fx.run(t, beta.path)
+	fx.Mapping = filepath.Join(fx.Dir, "missing.json")
+	code, _, stderr = fx.run(t, beta.Path)
 	if code != cmdutil.ExitError || !strings.Contains(stderr, "--mapping-file") || !strings.Contains(stderr, "missing.json") {
 		t.Errorf("missing mapping: exit %d, stderr:\n%s", code, stderr)
 	}
@@ -446,21 +338,21 @@ func TestIntegrationDiffNoChangesAndUnmapped(t *testing.T) {
 func TestIntegrationDiffStaleMappingEntry(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t)
-	env, ctx, tag := fx.env, fx.ctx, fx.tag
+	env, ctx, tag := fx.Env, fx.Ctx, fx.Tag
 	m := fmt.Sprintf(`{
   "alpha.vo": {"project": %q},
   "beta.vo": {"project": "vo-beta", "domain": "egi"},
   "ghost.vo": {"project": "0123456789abcdef0123456789abcdef"}
 }`, env.ProjectVOAlpha)
-	fx.mapping = filepath.Join(fx.dir, "mapping-ghost.json")
-	if err := os.WriteFile(fx.mapping, []byte(m), 0o644); err != nil {
+	fx.Mapping = filepath.Join(fx.Dir, "mapping-ghost.json")
+	if err := os.WriteFile(fx.Mapping, []byte(m), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	beta := writeList(t, fx.dir, tag+"-beta", "beta.vo", "b1")
-	seed(t, ctx, env.VOBeta, beta.desired(t, tag, "b1"), nil)
-	ghost := writeList(t, fx.dir, tag+"-ghost", "ghost.vo", "g1")
+	beta := writeList(t, fx.Dir, tag+"-beta", "beta.vo", "b1")
+	seed(t, ctx, env.VOBeta, fx.Desired(t, beta, "b1"), nil)
+	ghost := writeList(t, fx.Dir, tag+"-ghost", "ghost.vo", "g1")
 
-	code, stdout, stderr := fx.run(t, "-o", "json", beta.path, ghost.path)
+	code, stdout, stderr := fx.run(t, "-o", "json", beta.Path, ghost.Path)
 	if code != cmdutil.ExitPartial {
 		t.Fatalf("exit %d, want 3; stdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}

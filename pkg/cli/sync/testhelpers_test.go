@@ -20,7 +20,6 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -31,20 +30,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ck-sync/ck/pkg/cli/cmdutil"
-	"github.com/ck-sync/ck/pkg/cli/root"
+	"github.com/ck-sync/ck/pkg/cli/clitest"
 	"github.com/ck-sync/ck/pkg/glance"
 	"github.com/ck-sync/ck/pkg/glance/glancetest"
 	"github.com/ck-sync/ck/pkg/plan"
 )
 
 // now is the tests' clock: inside the test lists' and certificates' validity.
-var now = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+var now = clitest.Now
 
 const (
-	endorserDN = "/DC=EU/DC=EGI/C=NL/O=Hosts/O=EGI.eu/CN=appdb.ck-test.example"
-	endorserCA = "/DC=org/DC=ck-test/CN=ck Test Issuing CA"
-	pkiDir     = "../../../testdata/pki"
+	pkiDir = "../../../testdata/pki"
 	// tinyQCOW2 is a real, empty qcow2 of 1 MiB virtual size, made with
 	// `qemu-img create -f qcow2 -o cluster_size=512 tiny.qcow2 1M`.
 	tinyQCOW2 = "testdata/tiny.qcow2"
@@ -313,7 +309,7 @@ type list struct {
 // on s; user, when set, is the token the list URL must carry.
 func publish(t *testing.T, s *imageServer, dir, id, vo, user string, images ...image) list {
 	t.Helper()
-	entries := make([]any, 0, len(images))
+	specs := make([]clitest.ImageSpec, 0, len(images))
 	for _, im := range images {
 		path := "/images/" + id + "/" + im.id
 		s.put(path, served{data: im.data, fault: im.fault, hold: im.hold})
@@ -324,51 +320,22 @@ func publish(t *testing.T, s *imageServer, dir, id, vo, user string, images ...i
 		if version == "" {
 			version = "1.0"
 		}
-		entries = append(entries, map[string]any{"hv:image": map[string]any{
-			"dc:identifier":      im.id,
-			"dc:title":           im.title,
-			"dc:description":     "Test image " + im.id + ".",
-			"ad:mpuri":           "https://appdb.ck-test.example/store/vo/image/" + im.id + ":1/",
-			"hv:format":          format,
-			"hv:hypervisor":      "KVM",
-			"hv:ram_minimum":     "2048",
-			"hv:size":            strconv.FormatInt(im.declaredSize(), 10),
-			"hv:uri":             s.URL + path,
-			"hv:version":         version,
-			"sl:arch":            "amd64",
-			"sl:checksum:sha512": im.sha512(),
-			"sl:os":              "Linux",
-			"sl:osname":          "Ubuntu",
-			"sl:osversion":       "24.04",
+		data := im.data
+		if data == nil {
+			data = []byte{} // no bytes, not clitest's default ones
+		}
+		specs = append(specs, clitest.ImageSpec{ID: im.id, URI: s.URL + path, Data: data, Props: map[string]string{
+			"dc:title":       im.title,
+			"hv:format":      format,
+			"hv:hypervisor":  "KVM",
+			"hv:ram_minimum": "2048",
+			"hv:size":        strconv.FormatInt(im.declaredSize(), 10),
+			"hv:version":     version,
+			"sl:arch":        "amd64",
+			"sl:os":          "Linux",
 		}})
 	}
-	doc := map[string]any{"hv:imagelist": map[string]any{
-		"dc:date:created": "2026-01-01T00:00:00Z",
-		"dc:date:expires": "2044-12-31T00:00:00Z",
-		"dc:identifier":   id,
-		"dc:title":        "list " + id,
-		"dc:description":  "ck sync integration test list.",
-		"ad:vo":           vo,
-		"hv:endorser": map[string]any{"hv:x509": map[string]any{
-			"dc:creator": "Applications Database", "hv:ca": endorserCA, "hv:dn": endorserDN,
-			"hv:email": "appdb-support@ck-test.example",
-		}},
-		"hv:images":  entries,
-		"hv:uri":     "https://appdb.ck-test.example/store/vo/" + vo + "/image.list",
-		"hv:version": "20260101000000",
-	}}
-	payload, err := json.MarshalIndent(doc, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	plain := filepath.Join(dir, id+".json")
-	signed := filepath.Join(dir, id+".list")
-	if err := os.WriteFile(plain, payload, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("sh", filepath.Join(pkiDir, "sign.sh"), plain, signed).CombinedOutput(); err != nil {
-		t.Fatalf("sign %s: %v\n%s", id, err, out)
-	}
+	signed := clitest.Sign(t, dir, id, clitest.ListJSON(t, id, vo, specs...))
 	body, err := os.ReadFile(signed)
 	if err != nil {
 		t.Fatal(err)
@@ -397,19 +364,10 @@ type fixture struct {
 
 func newFixture(t *testing.T, tls bool) *fixture {
 	t.Helper()
-	env := glancetest.Setup(t)
-	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	c := clitest.New(t)
+	ctx, cancel := context.WithTimeout(c.Ctx, 3*time.Minute)
 	t.Cleanup(cancel)
-	fx := &fixture{env: env, ctx: ctx, tag: env.Namespace, dir: t.TempDir(), srv: newImageServer(t, tls)}
-	fx.mapping = filepath.Join(fx.dir, "mapping.json")
-	m := fmt.Sprintf(`{
-  "alpha.vo": {"project": %q},
-  "beta.vo": {"project": "vo-beta", "domain": "egi"}
-}`, env.ProjectVOAlpha)
-	if err := os.WriteFile(fx.mapping, []byte(m), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return fx
+	return &fixture{env: c.Env, ctx: ctx, tag: c.Tag, dir: c.Dir, mapping: c.Mapping, srv: newImageServer(t, tls)}
 }
 
 // publish signs and serves a list in the fixture's namespace.
@@ -432,19 +390,11 @@ func (r result) String() string {
 // mapping and tag, a 1s idle timeout and no progress bars.
 func (fx *fixture) run(t *testing.T, cmd string, args ...string) result {
 	t.Helper()
-	streams, out, errOut := cmdutil.Test()
-	f := &cmdutil.Factory{
-		IO:       streams,
-		Globals:  &cmdutil.Globals{},
-		Redactor: &cmdutil.Redactor{},
-		Now:      func() time.Time { return now },
-		Getenv:   func(string) string { return "" },
-	}
 	argv := append([]string{cmd, "--os-cloud", glancetest.CloudCK, "--tag", fx.tag,
 		"--ca-dir", filepath.Join(pkiDir, "cadir"), "--mapping-file", fx.mapping,
 		"--progress", "never", "--timeout", "1s"}, args...)
-	code := root.Run(fx.ctx, f, argv)
-	return result{code: code, stdout: out.String(), stderr: errOut.String()}
+	code, stdout, stderr := clitest.RunArgs(fx.ctx, argv...)
+	return result{code: code, stdout: stdout, stderr: stderr}
 }
 
 // images returns every image of the namespace, hidden, queued or saving
