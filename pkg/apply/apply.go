@@ -73,6 +73,10 @@ type Options struct {
 	// ConvertTo is the disk format (raw or qcow2) qemu-img converts other
 	// disks to before upload; "" uploads disks as they are (spec §8).
 	ConvertTo string
+	// ConvertToByList overrides ConvertTo for the images of a list, keyed
+	// by the list's source (credentials removed, as plan.Change.Source):
+	// raw, qcow2, or none to upload them as they are.
+	ConvertToByList map[string]string
 	// WorkDir holds conversion's temporary files; "" means $TMPDIR.
 	WorkDir string
 	// QemuImg is the qemu-img program; "" means qemu-img from $PATH.
@@ -268,4 +272,16 @@ func patch(ops []plan.PatchOp) []glance.Patch {
 		out[i] = glance.Patch{Op: op.Op, Path: op.Path, Value: op.Value}
 	}
 	return out
+}
+
+// convertTarget is the format c's image is converted to, "" for none.
+func (o Options) convertTarget(c plan.Change) string {
+	target, ok := o.ConvertToByList[c.Source]
+	if !ok {
+		target = o.ConvertTo
+	}
+	if target == "none" {
+		return ""
+	}
+	return target
 }

@@ -394,3 +394,24 @@ func TestWebDownloadRefusesCredentialedURLs(t *testing.T) {
 		t.Fatalf("outcome %+v, images %v: want a refusal before any image exists", o, g.images)
 	}
 }
+
+func TestConvertTarget(t *testing.T) {
+	o := Options{ConvertTo: "raw", ConvertToByList: map[string]string{"https://a/list": "qcow2", "https://b/list": "none"}}
+	tests := []struct {
+		source string
+		global string
+		want   string
+	}{
+		{"https://a/list", "raw", "qcow2"},
+		{"https://b/list", "raw", ""},
+		{"https://c/list", "raw", "raw"},
+		{"https://c/list", "", ""},
+		{"https://a/list", "", "qcow2"},
+	}
+	for _, tt := range tests {
+		o.ConvertTo = tt.global
+		if got := o.convertTarget(plan.Change{Source: tt.source}); got != tt.want {
+			t.Errorf("convertTarget(%s, --convert-to %q) = %q, want %q", tt.source, tt.global, got, tt.want)
+		}
+	}
+}

@@ -47,10 +47,10 @@ type upload struct {
 // transfer creates the image in Glance and fills it with the verified bytes
 // of c.Desired: the download itself when it is a disk, the disk inside it
 // when it is compressed or an OVA (taken out on the stream), or a temporary
-// file converted by qemu-img when o.ConvertTo asks. It returns the new
-// image's id and the bytes downloaded. On any failure the new image is
-// deleted, even when ctx was cancelled: a failed or interrupted run leaves no
-// queued or saving image behind.
+// file converted by qemu-img when --convert-to (or the list's convert_to)
+// asks. It returns the new image's id and the bytes downloaded. On any
+// failure the new image is deleted, even when ctx was cancelled: a failed or
+// interrupted run leaves no queued or saving image behind.
 func (o Options) transfer(ctx context.Context, g Glance, c plan.Change) (id string, n int64, err error) {
 	d := c.Desired
 	if d == nil {
@@ -85,7 +85,8 @@ func (o Options) transfer(ctx context.Context, g Glance, c plan.Change) (id stri
 	if f.Problem != "" {
 		return "", downloaded.n.Load(), fmt.Errorf("%s: %s (%s): not uploaded", name, f.Problem, disk.Source())
 	}
-	convert := o.ConvertTo != "" && f.DiskFormat != o.ConvertTo && f.Name != "iso"
+	target := o.convertTarget(c)
+	convert := target != "" && f.DiskFormat != target && f.Name != "iso"
 	if o.Method == MethodWebDownload && transfer.HasCredentials(d.URI) {
 		// Glance would keep the URL, credentials and all, in its task
 		// records and logs.
@@ -101,7 +102,7 @@ func (o Options) transfer(ctx context.Context, g Glance, c plan.Change) (id stri
 	}
 	if convert {
 		conv, err := transfer.Convert(ctx, disk, transfer.ConvertOptions{
-			Target: o.ConvertTo, QemuImg: transfer.QemuImg{Path: o.QemuImg}, WorkDir: o.WorkDir, Name: name, SourceSize: d.Size,
+			Target: target, QemuImg: transfer.QemuImg{Path: o.QemuImg}, WorkDir: o.WorkDir, Name: name, SourceSize: d.Size,
 		})
 		if err != nil {
 			return "", downloaded.n.Load(), err

@@ -44,6 +44,9 @@ type Pin struct {
 	EndorserDN string `yaml:"endorser_dn"` // expected hv:dn (and signer subject)
 	EndorserCA string `yaml:"endorser_ca"` // expected hv:ca (and signer issuer)
 	ListID     string `yaml:"list_id"`     // expected dc:identifier
+	// ConvertTo overrides --convert-to for this list's images: raw, qcow2,
+	// or none (upload them as they are).
+	ConvertTo string `yaml:"convert_to"`
 }
 
 // Defaults for the global flags.
@@ -140,6 +143,11 @@ func readConfig(path string) (map[string]any, []Pin, error) {
 	for i, p := range doc.Lists {
 		if p.URL == "" {
 			return nil, nil, &UsageError{Flag: "--config", Reason: fmt.Sprintf("%s: lists[%d]: url is required", path, i)}
+		}
+		switch p.ConvertTo {
+		case "", "raw", "qcow2", "none":
+		default:
+			return nil, nil, &UsageError{Flag: "--config", Reason: fmt.Sprintf("%s: lists[%d]: convert_to must be raw, qcow2 or none, not %q", path, i, p.ConvertTo)}
 		}
 	}
 	return raw, doc.Lists, nil

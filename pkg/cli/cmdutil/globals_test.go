@@ -138,3 +138,30 @@ func TestValidate(t *testing.T) {
 		})
 	}
 }
+
+func TestConfigConvertTo(t *testing.T) {
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		name, body string
+		ok         bool
+	}{
+		{"valid", "lists:\n  - url: https://a/list\n    convert_to: raw\n  - url: https://b/list\n    convert_to: none\n", true},
+		{"invalid", "lists:\n  - url: https://a/list\n    convert_to: vmdk\n", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := filepath.Join(dir, tt.name+".yaml")
+			os.WriteFile(cfg, []byte(tt.body), 0o644)
+			fs := pflag.NewFlagSet("ck", pflag.ContinueOnError)
+			g := &Globals{}
+			BindGlobals(fs, g)
+			fs.Parse([]string{"--config", cfg})
+			err := ApplyEnvAndConfig(fs, g, func(string) string { return "" })
+			if (err == nil) != tt.ok {
+				t.Fatalf("err = %v, want ok=%v", err, tt.ok)
+			}
+			if tt.ok && (g.Pins[0].ConvertTo != "raw" || g.Pins[1].ConvertTo != "none") {
+				t.Errorf("pins = %+v", g.Pins)
+			}
+		})
+	}
+}

@@ -143,7 +143,9 @@ func Run(ctx context.Context, opts *Options) error {
 		Logger:    logger,
 		Now:       f.Now,
 		ConvertTo: opts.ConvertTo,
-		WorkDir:   opts.WorkDir,
+		// Per-list convert_to from the config file's lists:.
+		ConvertToByList: convertByList(f.Globals.Pins),
+		WorkDir:         opts.WorkDir,
 	})
 	if err != nil {
 		return err
@@ -191,4 +193,15 @@ func readPlan(path string) (*plan.Plan, error) {
 		return nil, &cmdutil.UsageError{Flag: "--plan", Reason: path + ": the saved plan is blocked by its retire guard"}
 	}
 	return p, nil
+}
+
+// convertByList collects the per-list convert_to settings of the config.
+func convertByList(pins []cmdutil.Pin) map[string]string {
+	m := map[string]string{}
+	for _, p := range pins {
+		if p.ConvertTo != "" {
+			m[p.URL] = p.ConvertTo
+		}
+	}
+	return m
 }
