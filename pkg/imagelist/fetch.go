@@ -3,7 +3,6 @@ package imagelist
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -12,8 +11,9 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"strings"
 	"time"
+
+	"github.com/ck-sync/ck/pkg/httpclient"
 )
 
 // Defaults for HTTPOptions fields left at zero.
@@ -76,7 +76,7 @@ func NewHTTPClient(o HTTPOptions) (*http.Client, error) {
 	}
 	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
 	if o.ExtraCAFile != "" {
-		pool, err := certPool(o.ExtraCAFile)
+		pool, err := httpclient.CertPool(o.ExtraCAFile)
 		if err != nil {
 			return nil, err
 		}
@@ -100,30 +100,13 @@ func NewHTTPClient(o HTTPOptions) (*http.Client, error) {
 		ForceAttemptHTTP2:     true,
 	}
 	c := &http.Client{
-		Transport:     &userAgentTransport{base: transport, userAgent: ua},
+		Transport:     httpclient.UserAgent(transport, ua),
 		CheckRedirect: capRedirects(maxRedirects),
 	}
 	if timeout > 0 {
 		c.Timeout = timeout
 	}
 	return c, nil
-}
-
-// certPool returns the system pool plus the certificates in file.
-func certPool(file string) (*x509.CertPool, error) {
-	pem, err := os.ReadFile(file)
-	if err != nil {
-		return nil, fmt.Errorf("read CA file: %w", err)
-	}
-	pool, err := x509.SystemCertPool()
-	if err != nil {
-		// No system pool (e.g. a scratch container): the extra file alone.
-		pool = x509.NewCertPool()
-	}
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("CA file %s: no PEM certificate found", file)
-	}
-	return pool, nil
 }
 
 // capRedirects stops after max redirects and strips credentials on any
@@ -145,38 +128,10 @@ func capRedirects(max int) func(*http.Request, []*http.Request) error {
 // scheme, host and port of the first request. net/http alone would forward
 // it to a subdomain, or to another port of the same host.
 func stripCrossOriginAuth(req *http.Request, via []*http.Request) {
-	if len(via) > 0 && origin(req.URL) != origin(via[0].URL) {
+	if len(via) > 0 && httpclient.Origin(req.URL) != httpclient.Origin(via[0].URL) {
 		req.Header.Del("Authorization")
 	}
 }
-
-// origin renders scheme://host:port with the default port made explicit.
-func origin(u *url.URL) string {
-	port := u.Port()
-	if port == "" {
-		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
-	}
-	return u.Scheme + "://" + strings.ToLower(u.Hostname()) + ":" + port
-}
-
-// userAgentTransport sets a User-Agent on requests that have none.
-type userAgentTransport struct {
-	base      *http.Transport
-	userAgent string
-}
-
-// RoundTrip implements http.RoundTripper.
-func (t *userAgentTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Header.Get("User-Agent") == "" {
-		// A RoundTripper must not modify the caller's request.
-		r = r.Clone(r.Context())
-		r.Header.Set("User-Agent", t.userAgent)
-	}
-	return t.base.RoundTrip(r)
-}
-
-// CloseIdleConnections lets http.Client.CloseIdleConnections reach the transport.
-func (t *userAgentTransport) CloseIdleConnections() { t.base.CloseIdleConnections() }
 
 // FetchError is why a list could not be fetched. Its text never contains
 // the source's credentials.

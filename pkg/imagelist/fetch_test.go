@@ -17,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ck-sync/ck/pkg/httpclient"
 )
 
 // withToken returns srvURL with AppDB-style credentials inserted.
@@ -382,7 +384,7 @@ func TestNewHTTPClientDefaults(t *testing.T) {
 	if c.Timeout != DefaultTimeout {
 		t.Errorf("Timeout = %v", c.Timeout)
 	}
-	tr := c.Transport.(*userAgentTransport).base
+	tr := httpclient.Transport(c.Transport)
 	if tr.TLSClientConfig.MinVersion < 0x0303 || tr.TLSClientConfig.InsecureSkipVerify || tr.Proxy == nil {
 		t.Errorf("transport TLS %+v proxy set %v", tr.TLSClientConfig, tr.Proxy != nil)
 	}

@@ -2,14 +2,12 @@ package transfer
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
-	"os"
-	"strings"
 	"time"
+
+	"github.com/ck-sync/ck/pkg/httpclient"
 )
 
 // Defaults for HTTPOptions fields left at zero.
@@ -53,7 +51,7 @@ func NewHTTPClient(o HTTPOptions) (*http.Client, error) {
 	}
 	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
 	if o.ExtraCAFile != "" {
-		pool, err := certPool(o.ExtraCAFile)
+		pool, err := httpclient.CertPool(o.ExtraCAFile)
 		if err != nil {
 			return nil, err
 		}
@@ -71,25 +69,9 @@ func NewHTTPClient(o HTTPOptions) (*http.Client, error) {
 		ForceAttemptHTTP2:     true,
 	}
 	return &http.Client{
-		Transport:     &userAgentTransport{base: transport, userAgent: ua},
+		Transport:     httpclient.UserAgent(transport, ua),
 		CheckRedirect: redirectPolicy(maxRedirects, nil),
 	}, nil
-}
-
-// certPool returns the system pool plus the certificates in file.
-func certPool(file string) (*x509.CertPool, error) {
-	pem, err := os.ReadFile(file)
-	if err != nil {
-		return nil, fmt.Errorf("extra CA file: %w", err)
-	}
-	pool, err := x509.SystemCertPool()
-	if err != nil {
-		pool = x509.NewCertPool() // e.g. a scratch container
-	}
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("extra CA file %s: no PEM certificate found", file)
-	}
-	return pool, nil
 }
 
 // redirectPolicy refuses non-http(s) targets, drops credentials when a
@@ -100,7 +82,7 @@ func redirectPolicy(max int, next func(*http.Request, []*http.Request) error) fu
 		if s := req.URL.Scheme; s != "http" && s != "https" {
 			return &redirectError{fmt.Sprintf("redirect to a %q URL refused (http and https only)", s)}
 		}
-		if len(via) > 0 && origin(req.URL) != origin(via[0].URL) {
+		if len(via) > 0 && httpclient.Origin(req.URL) != httpclient.Origin(via[0].URL) {
 			req.Header.Del("Authorization")
 		}
 		if next != nil {
@@ -120,30 +102,3 @@ func redirectPolicy(max int, next func(*http.Request, []*http.Request) error) fu
 		return nil
 	}
 }
-
-// origin renders scheme://host:port with the default port made explicit.
-func origin(u *url.URL) string {
-	port := u.Port()
-	if port == "" {
-		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
-	}
-	return u.Scheme + "://" + strings.ToLower(u.Hostname()) + ":" + port
-}
-
-// userAgentTransport sets a User-Agent on requests that have none.
-type userAgentTransport struct {
-	base      *http.Transport
-	userAgent string
-}
-
-// RoundTrip implements http.RoundTripper.
-func (t *userAgentTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Header.Get("User-Agent") == "" {
-		r = r.Clone(r.Context()) // a RoundTripper must not modify the caller's request
-		r.Header.Set("User-Agent", t.userAgent)
-	}
-	return t.base.RoundTrip(r)
-}
-
-// CloseIdleConnections lets http.Client.CloseIdleConnections reach the transport.
-func (t *userAgentTransport) CloseIdleConnections() { t.base.CloseIdleConnections() }

@@ -18,6 +18,8 @@ import (
 	"net/url"
 	"regexp"
 	"time"
+
+	"github.com/ck-sync/ck/pkg/httpclient"
 )
 
 // Defaults for Options fields left at zero.
@@ -145,7 +147,7 @@ func newStream(ctx context.Context, src Source, opts Options) (*stream, error) {
 	c := *client
 	c.CheckRedirect = redirectPolicy(DefaultMaxRedirects, client.CheckRedirect)
 	s.client = &c
-	s.origin = origin(s.url)
+	s.origin = httpclient.Origin(s.url)
 	s.resumeURL = s.url
 	if opts.ImageTimeout > 0 {
 		s.ctx, s.cancel = context.WithTimeoutCause(ctx, opts.ImageTimeout,

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ck-sync/ck/pkg/httpclient"
 )
 
 // stream is the raw, resuming byte stream of one image; Open puts a
@@ -142,7 +144,7 @@ func (s *stream) request() error {
 	}
 	// Ranges and digests are about the file's own bytes, not an encoding of them.
 	req.Header.Set("Accept-Encoding", "identity")
-	if s.user != nil && origin(target) == s.origin {
+	if s.user != nil && httpclient.Origin(target) == s.origin {
 		pw, _ := s.user.Password()
 		req.SetBasicAuth(s.user.Username(), pw)
 	}
