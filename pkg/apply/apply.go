@@ -65,8 +65,10 @@ type Options struct {
 	Method   Method
 	Parallel int // transfers at once; at least 1
 	Progress progress.Reporter
-	Logger   *slog.Logger
-	Now      func() time.Time
+	// ProjectNames labels progress with project names instead of ids.
+	ProjectNames map[string]string
+	Logger       *slog.Logger
+	Now          func() time.Time
 	// CleanupTimeout bounds the deletion of a half-made image after a
 	// failure, even when the run itself was interrupted.
 	CleanupTimeout time.Duration

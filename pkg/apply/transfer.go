@@ -71,7 +71,11 @@ func (o Options) transfer(ctx context.Context, g Glance, c plan.Change) (id stri
 	// two overlap on separate cores instead of taking turns.
 	body = transfer.ReadAhead(body, abort, 8, 256<<10)
 	defer body.Close()
-	t := o.Progress.Start(c.Project+"/"+c.ImageID, fmt.Sprintf("%s → %s", d.Name, c.Project), d.Size)
+	project := c.Project
+	if n := o.ProjectNames[project]; n != "" {
+		project = n
+	}
+	t := o.Progress.Start(c.Project+"/"+c.ImageID, fmt.Sprintf("%s → %s", d.Name, project), d.Size)
 	defer func() { t.Done(err) }()
 	downloaded := &counter{r: progress.Reader(body, t)}
 

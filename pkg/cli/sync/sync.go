@@ -136,13 +136,15 @@ func Run(ctx context.Context, opts *Options) error {
 			}
 			return nil, fmt.Errorf("no Glance connection for project %s", project)
 		},
-		Open:      opener(f),
-		Method:    method,
-		Parallel:  f.Globals.Parallel,
-		Progress:  bars,
-		Logger:    logger,
-		Now:       f.Now,
-		ConvertTo: opts.ConvertTo,
+		Open:     opener(f),
+		Method:   method,
+		Parallel: f.Globals.Parallel,
+		Progress: bars,
+		// Bars say which project an image goes to, by name.
+		ProjectNames: c.Site.ProjectNames,
+		Logger:       logger,
+		Now:          f.Now,
+		ConvertTo:    opts.ConvertTo,
 		// Per-list convert_to from the config file's lists:.
 		ConvertToByList: convertByList(f.Globals.Pins),
 		WorkDir:         opts.WorkDir,
