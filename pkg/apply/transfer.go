@@ -146,7 +146,10 @@ func (o Options) transfer(ctx context.Context, g Glance, c plan.Change) (id stri
 		return img.ID, downloaded.n.Load(), err
 	}
 	// Verified: only now may users see it.
-	if _, err := g.UpdateImage(ctx, img.ID, []glance.Patch{{Op: glance.OpReplace, Path: "/os_hidden", Value: false}}); err != nil {
+	if _, err := g.UpdateImage(ctx, img.ID, []glance.Patch{
+		{Op: glance.OpRemove, Path: "/" + plan.PropUnverified},
+		{Op: glance.OpReplace, Path: "/os_hidden", Value: false},
+	}); err != nil {
 		return img.ID, downloaded.n.Load(), fmt.Errorf("unhide the verified image: %w", err)
 	}
 	return img.ID, downloaded.n.Load(), nil
@@ -160,6 +163,7 @@ func (o Options) createSpec(d *plan.Desired, disk *transfer.Disk, p upload) glan
 		props[k] = v
 	}
 	props[PropSourceFormat] = disk.Source()
+	props[plan.PropUnverified] = "true" // removed once Glance's copy is verified
 	if p.diskFormat == "vmdk" {
 		switch disk.Format.Subformat {
 		case "streamOptimized":

@@ -11,14 +11,19 @@ import (
 // The properties ck writes (spec §5). Only these, plus name, min_ram and
 // visibility, are compared; every other property belongs to someone else.
 const (
-	PropListID       = "ck_list_id"
-	PropImageID      = "ck_image_id"
-	PropSHA512       = "ck_sha512"
-	PropSize         = "ck_size"
-	PropVersion      = "ck_version"
-	PropListURL      = "ck_list_url"
-	PropExpires      = "ck_expires"
-	PropRetired      = "ck_retired"
+	PropListID  = "ck_list_id"
+	PropImageID = "ck_image_id"
+	PropSHA512  = "ck_sha512"
+	PropSize    = "ck_size"
+	PropVersion = "ck_version"
+	PropListURL = "ck_list_url"
+	PropExpires = "ck_expires"
+	PropRetired = "ck_retired"
+	// PropUnverified marks an image ck is still uploading: set in the
+	// create call, removed (and the image shown) once Glance's copy is
+	// verified. An image that keeps it was left by a killed run: never
+	// current, and prune deletes it as abandoned.
+	PropUnverified   = "ck_unverified"
 	PropMPURI        = "vmcatcher_event_ad_mpuri"
 	PropTitle        = "vmcatcher_event_dc_title"
 	PropDescription  = "vmcatcher_event_dc_description"

@@ -22,7 +22,9 @@ func IsCK(img glance.Image, tag string, managed map[string]bool) bool {
 // key. Images that never finished uploading (queued, saving, killed, ...)
 // or that an operator deactivated are not: ck plans a fresh upload rather
 // than pretend they are there, and leaves them alone.
-func usable(img glance.Image) bool { return img.Status == "active" }
+func usable(img glance.Image) bool {
+	return img.Status == "active" && img.Properties[PropUnverified] == ""
+}
 
 // imgKey is the identity of a ck image: the same image id in two lists,
 // or the same list in two projects, are different images.

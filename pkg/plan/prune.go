@@ -20,9 +20,13 @@ const AbandonedAfter = 24 * time.Hour
 
 // abandoned reports whether img is an upload that never finished.
 func abandoned(img glance.Image, now time.Time) bool {
+	old := !img.CreatedAt.IsZero() && now.Sub(img.CreatedAt) >= AbandonedAfter
+	if img.Properties[PropUnverified] != "" {
+		return old // whatever its status: its bytes were never verified
+	}
 	switch img.Status {
 	case "queued", "saving", "importing", "uploading", "killed":
-		return !img.CreatedAt.IsZero() && now.Sub(img.CreatedAt) >= AbandonedAfter
+		return old
 	}
 	return false
 }

@@ -222,6 +222,9 @@ func TestBuildPruneAbandonedUploads(t *testing.T) {
 		upload("g-queued-running", "queued", 2*time.Hour),
 		upload("g-active", "active", 30*24*time.Hour),
 	}
+	unverified := upload("g-active-unverified", "active", 26*time.Hour) // killed between upload and verification
+	unverified.Properties[plan.PropUnverified] = "true"
+	observed = append(observed, unverified)
 	foreign := upload("g-foreign", "queued", 48*time.Hour)
 	foreign.Tags = []string{"someone-else"}
 	observed = append(observed, foreign)
@@ -234,8 +237,23 @@ func TestBuildPruneAbandonedUploads(t *testing.T) {
 	for _, c := range p.Changes {
 		got = append(got, string(c.Action)+" "+string(c.Reason)+" "+c.GlanceImageID)
 	}
-	want := []string{"delete abandoned g-killed-old", "delete abandoned g-queued-old", "delete abandoned g-saving-old"}
+	want := []string{"delete abandoned g-active-unverified", "delete abandoned g-killed-old", "delete abandoned g-queued-old", "delete abandoned g-saving-old"}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("changes = %v, want %v", got, want)
+	}
+}
+
+// An image whose upload was never verified is not current, even when
+// Glance says active: the plan uploads the image again.
+func TestBuildIgnoresUnverifiedImages(t *testing.T) {
+	l := pt.List("l", "alpha.vo", month, pt.Image("i1", "One", "1"))
+	g := ck(l, l.Images[0], pa, "g-unverified")
+	g.Properties[plan.PropUnverified] = "true"
+	p, err := plan.Build([]plan.ListInput{{Source: srcA, Status: plan.ListValid, List: l, ListID: l.ID, Project: pa}}, []glance.Image{g}, plan.Policy{ManagedProjects: []string{pa}}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Changes) != 1 || p.Changes[0].Action != plan.ActionCreate {
+		t.Fatalf("changes = %+v, want one create", p.Changes)
 	}
 }
