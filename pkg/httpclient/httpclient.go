@@ -6,6 +6,7 @@
 package httpclient
 
 import (
+	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"net/http"
@@ -71,4 +72,18 @@ func Transport(rt http.RoundTripper) *http.Transport {
 	}
 	t, _ := rt.(*http.Transport)
 	return t
+}
+
+// TLSConfig is the TLS setting both clients use: TLS 1.2 or later,
+// verification on, the system pool plus extraCAFile when given.
+func TLSConfig(extraCAFile string) (*tls.Config, error) {
+	c := &tls.Config{MinVersion: tls.VersionTLS12}
+	if extraCAFile != "" {
+		pool, err := CertPool(extraCAFile)
+		if err != nil {
+			return nil, err
+		}
+		c.RootCAs = pool
+	}
+	return c, nil
 }

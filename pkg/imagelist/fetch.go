@@ -2,7 +2,6 @@ package imagelist
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -74,13 +73,9 @@ func NewHTTPClient(o HTTPOptions) (*http.Client, error) {
 	if ua == "" {
 		ua = DefaultUserAgent
 	}
-	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
-	if o.ExtraCAFile != "" {
-		pool, err := httpclient.CertPool(o.ExtraCAFile)
-		if err != nil {
-			return nil, err
-		}
-		tlsConfig.RootCAs = pool
+	tlsConfig, err := httpclient.TLSConfig(o.ExtraCAFile)
+	if err != nil {
+		return nil, err
 	}
 	capped := func(d time.Duration) time.Duration {
 		if timeout > 0 && timeout < d {

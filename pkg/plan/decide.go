@@ -172,12 +172,7 @@ func (b *builder) add(c Change) { b.plan.Changes = append(b.plan.Changes, c) }
 // finish orders the plan, counts it and applies the retire guard.
 func (b *builder) finish() (*Plan, error) {
 	p := b.plan
-	slices.SortFunc(p.Changes, func(x, y Change) int {
-		return cmp.Or(
-			cmp.Compare(x.Project, y.Project), cmp.Compare(x.ListID, y.ListID),
-			cmp.Compare(x.ImageID, y.ImageID), cmp.Compare(x.Action.rank(), y.Action.rank()),
-			cmp.Compare(x.GlanceImageID, y.GlanceImageID))
-	})
+	sortChanges(p.Changes)
 	p.Stats.count(p.Changes)
 	sortInputs(&p.Inputs)
 	if limit := b.policy.retireLimit(b.currentCK); limit >= 0 && p.Stats.Retire > limit {
@@ -209,4 +204,15 @@ func (st *Stats) count(changes []Change) {
 			st.Unshare++
 		}
 	}
+}
+
+// sortChanges puts changes in the plan's stable order: by project, list,
+// image, then action, so equal inputs give equal plans.
+func sortChanges(changes []Change) {
+	slices.SortFunc(changes, func(x, y Change) int {
+		return cmp.Or(
+			cmp.Compare(x.Project, y.Project), cmp.Compare(x.ListID, y.ListID),
+			cmp.Compare(x.ImageID, y.ImageID), cmp.Compare(x.Action.rank(), y.Action.rank()),
+			cmp.Compare(x.GlanceImageID, y.GlanceImageID))
+	})
 }

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 )
@@ -38,11 +39,18 @@ func DefaultLimit(ckImages int, percent float64) int {
 // retireLimit is the limit the policy sets for a site with ckImages current
 // images; -1 means none.
 func (p Policy) retireLimit(ckImages int) int {
+	return guardLimit(p.MaxRetire, p.MaxRetirePercent, ckImages)
+}
+
+// guardLimit turns a --max-retire or --max-delete setting into a limit for
+// a site with images of ck's: n > 0 is absolute, n < 0 means none (-1), and
+// 0 means percent of the images (DefaultMaxRetirePercent when 0).
+func guardLimit(n int, percent float64, images int) int {
 	switch {
-	case p.MaxRetire < 0:
+	case n < 0:
 		return -1
-	case p.MaxRetire > 0:
-		return p.MaxRetire
+	case n > 0:
+		return n
 	}
-	return DefaultLimit(ckImages, p.MaxRetirePercent)
+	return DefaultLimit(images, cmp.Or(percent, DefaultMaxRetirePercent))
 }

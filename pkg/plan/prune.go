@@ -146,21 +146,10 @@ func BuildPrune(base *Plan, observed []glance.Image, p PrunePolicy, now time.Tim
 			SHA512:        img.Properties[PropSHA512],
 		})
 	}
-	slices.SortFunc(out.Changes, func(x, y Change) int {
-		return cmp.Or(
-			cmp.Compare(x.Project, y.Project), cmp.Compare(x.ListID, y.ListID),
-			cmp.Compare(x.ImageID, y.ImageID), cmp.Compare(x.Action.rank(), y.Action.rank()),
-			cmp.Compare(x.GlanceImageID, y.GlanceImageID))
-	})
+	sortChanges(out.Changes)
 	out.Stats.count(out.Changes)
 	sortInputs(&out.Inputs)
-	limit := -1
-	switch {
-	case p.MaxDelete > 0:
-		limit = p.MaxDelete
-	case p.MaxDelete == 0:
-		limit = DefaultLimit(out.Stats.Managed, cmp.Or(p.MaxDeletePercent, DefaultMaxRetirePercent))
-	}
+	limit := guardLimit(p.MaxDelete, p.MaxDeletePercent, out.Stats.Managed)
 	if limit >= 0 && out.Stats.Delete > limit {
 		out.Blocked = &GuardError{Action: ActionDelete, Count: out.Stats.Delete, Limit: limit}
 		return out, out.Blocked

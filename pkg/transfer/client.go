@@ -1,7 +1,6 @@
 package transfer
 
 import (
-	"crypto/tls"
 	"fmt"
 	"net"
 	"net/http"
@@ -49,13 +48,9 @@ func NewHTTPClient(o HTTPOptions) (*http.Client, error) {
 	if ua == "" {
 		ua = DefaultUserAgent
 	}
-	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
-	if o.ExtraCAFile != "" {
-		pool, err := httpclient.CertPool(o.ExtraCAFile)
-		if err != nil {
-			return nil, err
-		}
-		tlsConfig.RootCAs = pool
+	tlsConfig, err := httpclient.TLSConfig(o.ExtraCAFile)
+	if err != nil {
+		return nil, err
 	}
 	transport := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
