@@ -1,6 +1,10 @@
 package imagelist
 
-import "encoding/base64"
+import (
+	"encoding/base64"
+	"net/url"
+	"strings"
+)
 
 // Secrets returns the strings that must never be printed for this source:
 // the URL's user name (AppDB's token), its password, the raw userinfo and the
@@ -20,4 +24,18 @@ func (s Source) Secrets() []string {
 		out = append(out, c.password)
 	}
 	return out
+}
+
+// SendsCredentialsInClear reports whether fetching the source sends
+// credentials over plain http://, where anyone on the path can read them.
+// ck still fetches it (a site may have no choice) but warns.
+func (s Source) SendsCredentialsInClear() bool {
+	return s.cred != nil && strings.HasPrefix(s.display, "http://")
+}
+
+// URLSendsCredentialsInClear is SendsCredentialsInClear for any URL, such
+// as an image's hv:uri: an http:// URL carrying userinfo.
+func URLSendsCredentialsInClear(rawURL string) bool {
+	u, err := url.Parse(strings.TrimSpace(rawURL))
+	return err == nil && u.Scheme == "http" && u.User != nil
 }

@@ -57,6 +57,17 @@ type Pin struct {
 	ListID     string
 }
 
+// describe names what the pin expects, for a refusal's "want".
+func (p *Pin) describe() string {
+	switch {
+	case p.EndorserDN != "":
+		return p.EndorserDN
+	case p.EndorserCA != "":
+		return "an endorser under " + p.EndorserCA
+	}
+	return "the endorser of list " + p.ListID
+}
+
 // Verdict is the outcome for one list.
 type Verdict struct {
 	Source string // the list's URL or path, credentials removed
@@ -119,6 +130,11 @@ func Evaluate(source string, data []byte, p Policy, now time.Time) Verdict {
 			NotAfter:      signed.Signer.NotAfter,
 			Canonicalised: signed.Canonicalised,
 		}
+	case errors.Is(err, trust.ErrUnsigned) && p.AllowUnsigned && p.Pin != nil:
+		// A pin says who must have made the list; without a signature
+		// nothing says who did, so the pin would hold for anyone.
+		return v.failCheck(trust.CheckUnsigned, "the list is pinned in the configuration (lists:), so it must be signed even with --insecure-allow-unsigned",
+			"unsigned", "a signature by "+p.Pin.describe())
 	case errors.Is(err, trust.ErrUnsigned) && p.AllowUnsigned:
 		// Accepted on the operator's explicit, insecure request; the caller
 		// logs it loudly. No endorser check is possible.

@@ -156,6 +156,14 @@ func TestEvaluatePolicies(t *testing.T) {
 		{"pinned list id differs", valid, Policy{CAs: loadCAs(t, "cadir"), Pin: &Pin{ListID: "another-list"}}, Invalid, CheckListID, true},
 		{"pinned endorser differs", valid, Policy{CAs: loadCAs(t, "cadir"), Pin: &Pin{EndorserDN: "/DC=EU/DC=EGI/CN=someone-else"}}, Invalid, CheckEndorserDN, true},
 		{"pinned CA differs", valid, Policy{CAs: loadCAs(t, "cadir"), Pin: &Pin{EndorserCA: "/CN=other CA"}}, Invalid, CheckEndorserCA, true},
+		// A pin names who must have made the list; an unsigned list proves
+		// nothing about who did, whatever --insecure-allow-unsigned says.
+		{"pinned unsigned refused under allow-unsigned", read(t, "testdata", "signed", "unsigned.json"),
+			Policy{CAs: loadCAs(t, "cadir"), AllowUnsigned: true, Pin: &Pin{EndorserDN: list.Endorser.DN}}, Invalid, trust.CheckUnsigned, false},
+		{"list-id pin on unsigned refused under allow-unsigned", read(t, "testdata", "signed", "unsigned.json"),
+			Policy{CAs: loadCAs(t, "cadir"), AllowUnsigned: true, Pin: &Pin{ListID: list.ID}}, Invalid, trust.CheckUnsigned, false},
+		{"pinned and signed under allow-unsigned", valid,
+			Policy{CAs: loadCAs(t, "cadir"), AllowUnsigned: true, Pin: &Pin{EndorserDN: list.Endorser.DN}}, Valid, "", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -51,6 +51,12 @@ func (f *Factory) HTTPClient() (*http.Client, error) {
 // subscriptions in --image-lists-file. The second result says whether this
 // is the full subscription set (only then may a missing list mean
 // "unsubscribed").
+//
+// The subscriptions are what the config file's lists: entries must match:
+// with the full set, an entry that matches none of them is a usage error.
+// LIST arguments are an ad-hoc selection, so there an entry that matches
+// none of them is not an error (it applies to whichever argument it
+// matches, as it would in the full set).
 func (f *Factory) Sources(args []string) ([]imagelist.Source, bool, error) {
 	full := len(args) == 0
 	if full {
@@ -74,7 +80,15 @@ func (f *Factory) Sources(args []string) ([]imagelist.Source, bool, error) {
 			return nil, false, &UsageError{Reason: where + ": " + err.Error()}
 		}
 		f.Redactor.Add(s.Secrets()...)
+		if s.SendsCredentialsInClear() && f.Logger != nil {
+			f.Logger.Warn("credentials sent in clear: the list URL carries credentials (a token) over plain http://; anyone on the path can read them, use https://", "list", s)
+		}
 		sources = append(sources, s)
+	}
+	if full {
+		if err := f.Globals.checkEntriesMatch(sources); err != nil {
+			return nil, false, err
+		}
 	}
 	return sources, full, nil
 }

@@ -1,7 +1,10 @@
 package cmdutil
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -34,19 +37,9 @@ type Globals struct {
 	RequireCRL            bool
 	InsecureAllowUnsigned bool
 
-	// Pins are per-list expectations from the config file (spec §4.5).
-	Pins []Pin
-}
-
-// Pin fixes what one list must look like, beyond the signature checks.
-type Pin struct {
-	URL        string `yaml:"url"`         // the list URL as given, credentials removed
-	EndorserDN string `yaml:"endorser_dn"` // expected hv:dn (and signer subject)
-	EndorserCA string `yaml:"endorser_ca"` // expected hv:ca (and signer issuer)
-	ListID     string `yaml:"list_id"`     // expected dc:identifier
-	// ConvertTo overrides --convert-to for this list's images: raw, qcow2,
-	// or none (upload them as they are).
-	ConvertTo string `yaml:"convert_to"`
+	// ListEntries are the config file's lists: entries, settings for one
+	// subscription each (spec §4.5); see ListEntry.
+	ListEntries []ListEntry
 }
 
 // Defaults for the global flags.
@@ -95,7 +88,7 @@ func ApplyEnvAndConfig(fs *pflag.FlagSet, g *Globals, getenv func(string) string
 	file := map[string]any{}
 	if g.Config != "" {
 		var err error
-		if file, g.Pins, err = readConfig(g.Config); err != nil {
+		if file, g.ListEntries, err = readConfig(g.Config); err != nil {
 			return err
 		}
 		for key := range file {
@@ -124,33 +117,30 @@ func ApplyEnvAndConfig(fs *pflag.FlagSet, g *Globals, getenv func(string) string
 	return err
 }
 
-func readConfig(path string) (map[string]any, []Pin, error) {
+func readConfig(path string) (map[string]any, []ListEntry, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, nil, &UsageError{Flag: "--config", Reason: err.Error()}
 	}
+	// Every other key is a flag name, checked by the caller; an entry of
+	// lists: is decoded strictly, since a misspelt pin (endorser-dn:) that
+	// were silently dropped would fail open.
 	var doc struct {
-		Lists []Pin `yaml:"lists"`
+		Lists []ListEntry      `yaml:"lists"`
+		Flags map[string]any `yaml:",inline"`
 	}
-	raw := map[string]any{}
-	if err := yaml.Unmarshal(data, &raw); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
 		return nil, nil, &UsageError{Flag: "--config", Reason: fmt.Sprintf("%s: %v", path, err)}
 	}
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, nil, &UsageError{Flag: "--config", Reason: fmt.Sprintf("%s: lists: %v", path, err)}
+	if doc.Flags == nil {
+		doc.Flags = map[string]any{}
 	}
-	delete(raw, "lists")
-	for i, p := range doc.Lists {
-		if p.URL == "" {
-			return nil, nil, &UsageError{Flag: "--config", Reason: fmt.Sprintf("%s: lists[%d]: url is required", path, i)}
-		}
-		switch p.ConvertTo {
-		case "", "raw", "qcow2", "none":
-		default:
-			return nil, nil, &UsageError{Flag: "--config", Reason: fmt.Sprintf("%s: lists[%d]: convert_to must be raw, qcow2 or none, not %q", path, i, p.ConvertTo)}
-		}
+	if err := checkListEntries(doc.Lists); err != nil {
+		return nil, nil, &UsageError{Flag: "--config", Reason: fmt.Sprintf("%s: %v", path, err)}
 	}
-	return raw, doc.Lists, nil
+	return doc.Flags, doc.Lists, nil
 }
 
 // Validate checks values that pflag cannot, naming the offending flag.

@@ -61,9 +61,9 @@ func TestConfigPins(t *testing.T) {
 	if err := ApplyEnvAndConfig(fs, g, func(string) string { return "" }); err != nil {
 		t.Fatal(err)
 	}
-	want := Pin{URL: "https://example.org/a.list", EndorserDN: "/CN=a", EndorserCA: "/CN=ca", ListID: "abc"}
-	if len(g.Pins) != 1 || g.Pins[0] != want {
-		t.Fatalf("pins = %+v, want [%+v]", g.Pins, want)
+	want := ListEntry{URL: "https://example.org/a.list", EndorserDN: "/CN=a", EndorserCA: "/CN=ca", ListID: "abc", key: "https://example.org/a.list"}
+	if len(g.ListEntries) != 1 || g.ListEntries[0] != want {
+		t.Fatalf("lists = %+v, want [%+v]", g.ListEntries, want)
 	}
 }
 
@@ -159,8 +159,8 @@ func TestConfigConvertTo(t *testing.T) {
 			if (err == nil) != tt.ok {
 				t.Fatalf("err = %v, want ok=%v", err, tt.ok)
 			}
-			if tt.ok && (g.Pins[0].ConvertTo != "raw" || g.Pins[1].ConvertTo != "none") {
-				t.Errorf("pins = %+v", g.Pins)
+			if tt.ok && (g.ListEntries[0].ConvertTo != "raw" || g.ListEntries[1].ConvertTo != "none") {
+				t.Errorf("lists = %+v", g.ListEntries)
 			}
 		})
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/ck-sync/ck/pkg/apply"
 	"github.com/ck-sync/ck/pkg/cli/cmdutil"
 	"github.com/ck-sync/ck/pkg/cli/diff"
+	"github.com/ck-sync/ck/pkg/imagelist"
 	"github.com/ck-sync/ck/pkg/plan"
 	"github.com/ck-sync/ck/pkg/progress"
 	"github.com/ck-sync/ck/pkg/transfer"
@@ -146,7 +147,7 @@ func Run(ctx context.Context, opts *Options) error {
 		Now:          f.Now,
 		ConvertTo:    opts.ConvertTo,
 		// Per-list convert_to from the config file's lists:.
-		ConvertToByList: convertByList(f.Globals.Pins),
+		ConvertToByList: convertByList(f.Globals, p),
 		WorkDir:         opts.WorkDir,
 	})
 	if err != nil {
@@ -197,12 +198,21 @@ func readPlan(path string) (*plan.Plan, error) {
 	return p, nil
 }
 
-// convertByList collects the per-list convert_to settings of the config.
-func convertByList(pins []cmdutil.Pin) map[string]string {
+// convertByList maps the source of each planned change (apply looks it up
+// by plan.Change.Source) to the convert_to of the lists: entry that matches
+// it by imagelist.Key, so that the entry applies however either is written.
+func convertByList(g *cmdutil.Globals, p *plan.Plan) map[string]string {
 	m := map[string]string{}
-	for _, p := range pins {
-		if p.ConvertTo != "" {
-			m[p.URL] = p.ConvertTo
+	for _, c := range p.Changes {
+		if _, done := m[c.Source]; done || c.Source == "" {
+			continue
+		}
+		key, err := imagelist.Key(c.Source)
+		if err != nil {
+			continue // not a source ck reads: no entry can be its
+		}
+		if e, ok := g.ListEntry(key); ok && e.ConvertTo != "" {
+			m[c.Source] = e.ConvertTo
 		}
 	}
 	return m

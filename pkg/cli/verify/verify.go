@@ -91,7 +91,7 @@ func Verdicts(ctx context.Context, f *cmdutil.Factory, args []string) ([]verdict
 		if r.Err != nil {
 			out[i] = verdict.FetchFailed(src, r.Err)
 		} else {
-			out[i] = verdict.Evaluate(src, r.Data, policy(f, src, cas), now)
+			out[i] = verdict.Evaluate(src, r.Data, policy(f, r.Source, cas), now)
 		}
 		log(f.Logger, out[i])
 	}
@@ -100,12 +100,12 @@ func Verdicts(ctx context.Context, f *cmdutil.Factory, args []string) ([]verdict
 	return out, nil
 }
 
-func policy(f *cmdutil.Factory, src string, cas *trust.CAStore) verdict.Policy {
+// policy is the site's policy for one list, with the pins of the lists:
+// entry that matches it (by imagelist.Key, whatever the spelling of either).
+func policy(f *cmdutil.Factory, src imagelist.Source, cas *trust.CAStore) verdict.Policy {
 	p := verdict.Policy{CAs: cas, RequireCRL: f.Globals.RequireCRL, AllowUnsigned: f.Globals.InsecureAllowUnsigned}
-	for _, pin := range f.Globals.Pins {
-		if pin.URL == src {
-			p.Pin = &verdict.Pin{EndorserDN: pin.EndorserDN, EndorserCA: pin.EndorserCA, ListID: pin.ListID}
-		}
+	if e, ok := f.Globals.ListEntry(src.Key()); ok {
+		p.Pin = e.Pin()
 	}
 	return p
 }
@@ -126,6 +126,13 @@ func log(l *slog.Logger, v verdict.Verdict) {
 	if v.List != nil {
 		for _, s := range v.List.Skipped {
 			l.Warn("image entry skipped", "list", v.Source, "error", s.Error())
+		}
+		for _, img := range v.List.Images {
+			// The image client sends hv:uri's userinfo as Basic auth.
+			if imagelist.URLSendsCredentialsInClear(img.URI) {
+				l.Warn("credentials sent in clear: the image's hv:uri carries credentials over plain http://; anyone on the path can read them when it is downloaded",
+					"list", v.Source, "image", img.ID)
+			}
 		}
 	}
 }
