@@ -126,7 +126,7 @@ func readConfig(path string) (map[string]any, []ListEntry, error) {
 	// lists: is decoded strictly, since a misspelt pin (endorser-dn:) that
 	// were silently dropped would fail open.
 	var doc struct {
-		Lists []ListEntry      `yaml:"lists"`
+		Lists []ListEntry    `yaml:"lists"`
 		Flags map[string]any `yaml:",inline"`
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
