@@ -6,9 +6,11 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 )
 
 // CAStore holds trust anchors, other trusted CAs and CRLs, as read from an
@@ -19,7 +21,25 @@ type CAStore struct {
 	intermediates *x509.CertPool // other CAs from the directory, to build chains through
 	byName        map[string][]*x509.Certificate
 	crls          []*x509.RevocationList
+
+	skipped []SkippedFile
+	// damagedCRLs are CRL files that could not be read, by the name (see
+	// nameKey) of the CA whose hash they carry; revocation cannot be
+	// checked for that CA, so chains through it fail.
+	damagedCRLs map[string][]string
+	// strayDamagedCRLs are damaged CRL files whose hash names no CA file:
+	// any issuer without a readable CRL may be theirs.
+	strayDamagedCRLs []string
 }
+
+// SkippedFile is a file of the CA directory that should hold certificates
+// or CRLs but could not be read or parsed, and was left out of the store.
+type SkippedFile struct {
+	Path string
+	Err  error
+}
+
+func (f SkippedFile) Error() string { return f.Path + ": " + f.Err.Error() }
 
 var (
 	certFileName = regexp.MustCompile(`\.([0-9]|pem)$`)
@@ -29,16 +49,28 @@ var (
 // LoadCADir reads CA certificates from the *.0…*.9 and *.pem files of dir
 // (PEM, several per file allowed, non-CA certificates ignored) and CRLs from
 // its *.r0…*.r9 files (PEM or DER). Other files (.signing_policy, .namespaces,
-// .info, .crl_url …) are ignored. A file that should hold certificates or CRLs
-// but cannot be parsed is an error: a damaged trust store must not quietly
-// shrink, least of all by losing a CRL.
+// .info, .crl_url …) are ignored.
+//
+// A file that should hold certificates or CRLs but cannot be read or parsed
+// is left out and reported by Skipped (the caller logs it); the other files
+// still load, so that one broken CA does not stop every list. This fails
+// closed: a list whose chain needed a skipped certificate fails on the
+// chain, and a skipped CRL file makes every chain through the CA of its hash
+// (<hash>.rN next to <hash>.N) fail the crl check — or, when no CA file has
+// its hash, every chain through an issuer that has no readable CRL —
+// rather than lose a revocation quietly.
 func LoadCADir(dir string) (*CAStore, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("read CA directory: %w", err)
 	}
-	var cas []*x509.Certificate
-	var crls []*x509.RevocationList
+	var (
+		cas        []*x509.Certificate
+		crls       []*x509.RevocationList
+		skipped    []SkippedFile
+		byStem     = map[string][]*x509.Certificate{} // <hash> of <hash>.N → its certificates
+		damagedCRL []string                           // names of CRL files skipped
+	)
 	for _, e := range entries {
 		name := e.Name()
 		isCert, isCRL := certFileName.MatchString(name), crlFileName.MatchString(name)
@@ -46,34 +78,82 @@ func LoadCADir(dir string) (*CAStore, error) {
 			continue
 		}
 		path := filepath.Join(dir, name)
-		// Stat follows the hash symlinks IGTF directories are made of; a
-		// dangling link or a directory only removes a candidate, never adds one.
-		if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() {
-			continue
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("read CA directory: %w", err)
-		}
-		if isCert {
-			certs, err := parseCertificates(data)
-			if err != nil {
-				return nil, fmt.Errorf("CA directory %s: %s: %w", dir, name, err)
+		data, err := readTrustFile(path)
+		if err == nil && isCert {
+			var certs []*x509.Certificate
+			if certs, err = parseCertificates(data); err == nil {
+				cas = append(cas, certs...)
+				stem := strings.TrimSuffix(name, filepath.Ext(name))
+				byStem[stem] = append(byStem[stem], certs...)
+				continue
 			}
-			cas = append(cas, certs...)
-			continue
 		}
-		list, err := parseCRLs(data)
-		if err != nil {
-			return nil, fmt.Errorf("CA directory %s: %s: %w", dir, name, err)
+		if err == nil && isCRL {
+			var list []*x509.RevocationList
+			if list, err = parseCRLs(data); err == nil {
+				crls = append(crls, list...)
+				continue
+			}
 		}
-		crls = append(crls, list...)
+		skipped = append(skipped, SkippedFile{Path: path, Err: err})
+		if isCRL {
+			damagedCRL = append(damagedCRL, name)
+		}
 	}
 	store, err := NewCAStore(cas, crls)
 	if err != nil {
+		if len(skipped) > 0 {
+			return nil, fmt.Errorf("CA directory %s: %w (%d file(s) could not be read, first %v)", dir, err, len(skipped), skipped[0])
+		}
 		return nil, fmt.Errorf("CA directory %s: %w", dir, err)
 	}
+	store.skipped = skipped
+	store.damagedCRLs = map[string][]string{}
+	for _, name := range damagedCRL {
+		certs := byStem[strings.TrimSuffix(name, filepath.Ext(name))]
+		if len(certs) == 0 {
+			store.strayDamagedCRLs = append(store.strayDamagedCRLs, name)
+		}
+		for _, c := range certs {
+			k := nameKey(c.RawSubject)
+			store.damagedCRLs[k] = append(store.damagedCRLs[k], name)
+		}
+	}
 	return store, nil
+}
+
+// readTrustFile reads one candidate file. Stat follows the hash symlinks
+// IGTF directories are made of; a dangling link or a directory where a
+// certificate or CRL should be is an error like an unreadable file.
+func readTrustFile(path string) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, pathCause(err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, errors.New("not a regular file")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, pathCause(err)
+	}
+	return data, nil
+}
+
+// pathCause drops the *fs.PathError wrapper, whose text repeats the path
+// that SkippedFile already names.
+func pathCause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// Skipped returns the files LoadCADir left out because they could not be
+// read or parsed, for the caller to report loudly.
+func (s *CAStore) Skipped() []SkippedFile {
+	return append([]SkippedFile(nil), s.skipped...)
 }
 
 // NewCAStore builds a store from certificates and CRLs already in memory;

@@ -34,6 +34,8 @@ func TestLoadCADir(t *testing.T) {
 	appdbSerial := readCert(t, filepath.Join(pkiDir, "endorsers/appdb.pem")).SerialNumber
 	realCRL := makeCRL(t, "issuing-ca", appdbSerial)
 	impostorCRL := makeCRL(t, "impostor-issuing-ca", appdbSerial)
+	rootCRL := makeCRL(t, "root-ca", big.NewInt(424242))
+	untrusted := readFile(t, filepath.Join(pkiDir, "ca/untrusted-ca.pem"))
 
 	tests := []struct {
 		name    string
@@ -42,7 +44,8 @@ func TestLoadCADir(t *testing.T) {
 		wantErr string // substring; "" for success
 		cas     int
 		crls    int
-		file    string // to verify, default revoked.signed
+		skipped []string // names of the files reported by Skipped
+		file    string   // to verify, default revoked.signed
 		verify  string // check Verify(file) must give, "-" to skip
 	}{
 		{name: "empty dir", wantErr: "no CA certificate", verify: "-"},
@@ -59,10 +62,31 @@ func TestLoadCADir(t *testing.T) {
 			cas: 2, crls: 1, file: "valid.signed", verify: ""},
 		{name: "intermediate alone is no anchor", files: map[string][]byte{"i.0": issuing}, cas: 1, verify: CheckChain},
 		{name: "other extensions ignored", files: map[string][]byte{"r.0": root, "i.0": issuing, "i.10": []byte("junk"), "i.crt": []byte("junk"), "i.r": []byte("junk")}, cas: 2, verify: ""},
-		{name: "corrupt certificate file", files: map[string][]byte{"r.0": root, "bad.0": []byte("not a certificate")}, wantErr: "bad.0"},
-		{name: "corrupt PEM certificate", files: map[string][]byte{"bad.pem": []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")}, wantErr: "bad.pem"},
-		{name: "corrupt CRL file", files: map[string][]byte{"r.0": root, "bad.r0": []byte("not a CRL")}, wantErr: "bad.r0"},
-		{name: "hash symlinks deduplicated, dangling ones and directories skipped",
+		// One damaged file is skipped (and reported); the rest still load.
+		{name: "corrupt certificate file skipped", files: map[string][]byte{"r.0": root, "i.0": issuing, "bad.0": []byte("not a certificate")},
+			cas: 2, skipped: []string{"bad.0"}, verify: ""},
+		{name: "corrupt PEM certificate skipped", files: map[string][]byte{"r.0": root, "i.0": issuing, "bad.pem": []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")},
+			cas: 2, skipped: []string{"bad.pem"}, verify: ""},
+		{name: "only corrupt certificate files", files: map[string][]byte{"bad.pem": []byte("junk")}, wantErr: "bad.pem: no PEM certificate in file"},
+		// The anchor's certificate was the damaged file: its lists fail on the
+		// chain (the message carries the issuing CA, never the anchor).
+		{name: "damaged anchor certificate fails the chain", files: map[string][]byte{"r.0": []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"), "i.0": issuing},
+			cas: 1, skipped: []string{"r.0"}, file: "valid.signed", verify: CheckChain},
+		// A damaged CRL must not quietly drop revocations: chains through the
+		// CA of its hash fail, even one whose signer the CRL would not list.
+		{name: "damaged CRL of the issuer fails the crl check", files: map[string][]byte{"r.0": root, "i.0": issuing, "i.r0": []byte("not a CRL")},
+			cas: 2, skipped: []string{"i.r0"}, file: "valid.signed", verify: CheckCRL},
+		{name: "damaged second CRL of the issuer fails although the first is readable", files: map[string][]byte{"r.0": root, "i.0": issuing, "i.r0": issuingCRL, "i.r1": []byte("junk")},
+			cas: 2, crls: 1, skipped: []string{"i.r1"}, file: "valid.signed", verify: CheckCRL},
+		{name: "damaged CRL of the root fails chains through it", files: map[string][]byte{"r.0": root, "i.0": issuing, "i.r0": issuingCRL, "r.r0": []byte("junk")},
+			cas: 2, crls: 1, skipped: []string{"r.r0"}, file: "valid.signed", verify: CheckCRL},
+		{name: "damaged CRL of another CA leaves this chain alone", files: map[string][]byte{"r.0": root, "i.0": issuing, "i.r0": issuingCRL, "u.0": untrusted, "u.r0": []byte("junk")},
+			cas: 3, crls: 1, skipped: []string{"u.r0"}, file: "valid.signed", verify: ""},
+		{name: "damaged CRL of no known CA fails issuers without a CRL", files: map[string][]byte{"root.pem": root, "issuing.pem": issuing, "x.r0": []byte("junk")},
+			cas: 2, skipped: []string{"x.r0"}, file: "valid.signed", verify: CheckCRL},
+		{name: "damaged CRL of no known CA leaves issuers with a CRL alone", files: map[string][]byte{"root.pem": root, "issuing.pem": issuing, "issuing.r0": issuingCRL, "rootcrl.r0": rootCRL, "x.r0": []byte("junk")},
+			cas: 2, crls: 2, skipped: []string{"x.r0"}, file: "valid.signed", verify: ""},
+		{name: "hash symlinks deduplicated, dangling ones and directories skipped and reported",
 			files: map[string][]byte{"root.pem": root, "issuing.pem": issuing},
 			setup: func(t *testing.T, dir string) {
 				for _, l := range [][2]string{{"root.pem", "aaaa.0"}, {"issuing.pem", "bbbb.0"}, {"missing.pem", "cccc.0"}} {
@@ -73,7 +97,7 @@ func TestLoadCADir(t *testing.T) {
 				if err := os.Mkdir(filepath.Join(dir, "dddd.0"), 0o755); err != nil {
 					t.Fatal(err)
 				}
-			}, cas: 2, verify: ""},
+			}, cas: 2, skipped: []string{"cccc.0", "dddd.0"}, verify: ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -94,6 +118,16 @@ func TestLoadCADir(t *testing.T) {
 			}
 			if len(store.Certificates()) != tt.cas || len(store.CRLs()) != tt.crls {
 				t.Errorf("got %d CAs, %d CRLs; want %d, %d", len(store.Certificates()), len(store.CRLs()), tt.cas, tt.crls)
+			}
+			var skipped []string
+			for _, f := range store.Skipped() {
+				if filepath.Dir(f.Path) != dir || f.Err == nil || !strings.Contains(f.Error(), f.Path+": ") {
+					t.Errorf("skipped file %+v: want its path in %s and its error", f, dir)
+				}
+				skipped = append(skipped, filepath.Base(f.Path))
+			}
+			if strings.Join(skipped, " ") != strings.Join(tt.skipped, " ") {
+				t.Errorf("skipped %v, want %v", skipped, tt.skipped)
 			}
 			if tt.verify == "-" {
 				return

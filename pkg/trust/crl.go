@@ -3,6 +3,7 @@ package trust
 import (
 	"crypto/x509"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -23,6 +24,9 @@ func checkRevocation(chain []*x509.Certificate, cas *CAStore, now time.Time, req
 						"serial not on the CRL", nil)
 				}
 			}
+		}
+		if err := cas.checkDamagedCRL(issuer, crls); err != nil {
+			return err
 		}
 		if requireCRL {
 			if err := requireCurrent(issuer, crls, now); err != nil {
@@ -73,4 +77,21 @@ func (s *CAStore) crlsFrom(issuer *x509.Certificate) []*x509.RevocationList {
 		}
 	}
 	return out
+}
+
+// checkDamagedCRL refuses a chain through an issuer whose CRL file in the
+// CA directory could not be read (LoadCADir skipped it): its revocations are
+// unknown, and skipping them would trust a certificate it may revoke. A
+// damaged file whose hash names no CA may belong to any issuer that has no
+// readable CRL, so those are refused too.
+func (s *CAStore) checkDamagedCRL(issuer *x509.Certificate, crls []*x509.RevocationList) error {
+	files := s.damagedCRLs[nameKey(issuer.RawSubject)]
+	if len(files) == 0 && len(crls) == 0 {
+		files = s.strayDamagedCRLs
+	}
+	if len(files) == 0 {
+		return nil
+	}
+	return fail(CheckCRL, "a CRL file of issuer "+dn(issuer.RawSubject)+" in the CA directory could not be read, so revocation cannot be checked",
+		"unreadable: "+strings.Join(files, ", "), "a readable CRL (see the CA directory warning in the log; run fetch-crl)", nil)
 }

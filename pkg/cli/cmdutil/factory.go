@@ -93,11 +93,17 @@ func (f *Factory) Sources(args []string) ([]imagelist.Source, bool, error) {
 	return sources, full, nil
 }
 
-// CAStore loads --ca-dir.
+// CAStore loads --ca-dir, logging each file it had to skip.
 func (f *Factory) CAStore() (*trust.CAStore, error) {
 	cas, err := trust.LoadCADir(f.Globals.CADir)
 	if err != nil {
 		return nil, &UsageError{Flag: "--ca-dir", Reason: err.Error()}
+	}
+	// Loud, but not fatal: the rest of the directory still serves the
+	// lists that do not need this file, and those that do are refused.
+	for _, s := range cas.Skipped() {
+		f.Logger.Error("CA directory file skipped: it could not be read, so lists whose signer chains through it (or whose issuer's CRL it is) will be refused",
+			"file", s.Path, "error", s.Err.Error())
 	}
 	return cas, nil
 }
