@@ -46,7 +46,7 @@ func TestLoadCADir(t *testing.T) {
 		crls    int
 		skipped []string // names of the files reported by Skipped
 		file    string   // to verify, default revoked.signed
-		verify  string // check Verify(file) must give, "-" to skip
+		verify  string   // check Verify(file) must give, "-" to skip
 	}{
 		{name: "empty dir", wantErr: "no CA certificate", verify: "-"},
 		{name: "only side files", files: map[string][]byte{"a.signing_policy": []byte("x"), "a.namespaces": []byte("x"), "a.info": []byte("x"), "a.crl_url": []byte("x")},
