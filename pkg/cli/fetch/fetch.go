@@ -5,8 +5,10 @@ package fetch
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,8 +40,11 @@ expiry and number of images, and the kind of envelope it came in. fetch does not
 verify signatures: use ck verify for a verdict.
 
 With --save DIR the raw bytes of each list are written to DIR (one file per
-list, named after its URL without credentials), for offline use:
-ck verify DIR/*.list works on them later.
+list, named after its URL without credentials, mode 0600), for offline use:
+ck verify DIR/*.list works on them later. A file of an earlier run is
+replaced; a symbolic link in DIR is never followed (the list is not saved),
+and when two lists of one run map to the same file name, the second is not
+saved (an error; exit 3).
 
 ` + cmdutil.ExitCodesHelp,
 		Example: `  ck fetch
@@ -79,20 +84,31 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	if opts.SaveDir != "" {
-		if err := os.MkdirAll(opts.SaveDir, 0o755); err != nil {
+		if err := os.MkdirAll(opts.SaveDir, 0o700); err != nil {
 			return &cmdutil.UsageError{Flag: "--save", Reason: err.Error()}
 		}
 	}
 	fetched := cmdutil.FetchAll(ctx, &imagelist.Fetcher{Client: client}, sources, f.Globals.Parallel)
 	results := make([]Result, len(fetched))
+	saved := map[string]imagelist.Source{} // file name → the list saved under it in this run
 	failed := 0
 	for i, r := range fetched {
 		results[i] = describe(r)
 		if r.Err == nil && opts.SaveDir != "" {
-			path := filepath.Join(opts.SaveDir, FileName(r.Source))
-			if err := os.WriteFile(path, r.Data, 0o644); err != nil {
-				results[i].Error = "save: " + err.Error()
+			name := FileName(r.Source)
+			path := filepath.Join(opts.SaveDir, name)
+			var err error
+			if first, taken := saved[name]; taken && first.Key() != r.Source.Key() {
+				// Two lists whose names map to one file: the first stays,
+				// the second is not saved (a list never overwrites another).
+				err = fmt.Errorf("%s already holds list %s from this run; not overwriting it with this list (both names map to %s)", path, first, name)
 			} else {
+				err = saveList(opts.SaveDir, name, r.Data)
+			}
+			if err != nil {
+				results[i].Error = strings.TrimPrefix(results[i].Error+"; save: "+err.Error(), "; ")
+			} else {
+				saved[name] = r.Source
 				results[i].SavedTo = path
 			}
 		}
@@ -134,6 +150,38 @@ func describe(r cmdutil.Fetched) Result {
 	}
 	res.List = list
 	return res
+}
+
+// saveList writes data to dir/name with mode 0600, without ever writing
+// through a symbolic link planted at dir/name: an existing link (or other
+// non-regular file) there is refused, and the bytes go to a temporary file
+// created exclusively (O_EXCL, which never follows a link), then renamed
+// over the name (rename replaces a link made in between, never follows it).
+// A reader of dir never sees half a list.
+func saveList(dir, name string, data []byte) error {
+	path := filepath.Join(dir, name)
+	switch fi, err := os.Lstat(path); {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return err
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return fmt.Errorf("%s is a symbolic link; not following it (remove it to save the list here)", path)
+	case !fi.Mode().IsRegular():
+		return fmt.Errorf("%s exists and is not a regular file", path)
+	}
+	tmp, err := os.CreateTemp(dir, "."+name+".*.tmp") // mode 0600
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // a no-op once renamed
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }
 
 // FileName names a saved list after its source, without credentials, so
