@@ -128,8 +128,9 @@ func log(l *slog.Logger, v verdict.Verdict) {
 			l.Warn("image entry skipped", "list", v.Source, "error", s.Error())
 		}
 		for _, img := range v.List.Images {
-			// The image client sends hv:uri's userinfo as Basic auth.
-			if imagelist.URLSendsCredentialsInClear(img.URI) {
+			// The image client sends hv:uri's userinfo as Basic auth; only
+			// a valid list's images are ever downloaded.
+			if v.Status == verdict.Valid && imagelist.URLSendsCredentialsInClear(img.URI) {
 				l.Warn("credentials sent in clear: the image's hv:uri carries credentials over plain http://; anyone on the path can read them when it is downloaded",
 					"list", v.Source, "image", img.ID)
 			}
