@@ -139,3 +139,34 @@ func TestSendsCredentialsInClear(t *testing.T) {
 		}
 	}
 }
+
+// FuzzKey checks the invariants pin matching relies on: a source readable
+// by ParseSource has one key however it is reached (parsed, or re-keyed from
+// its printed form, which holds no credentials).
+func FuzzKey(f *testing.F) {
+	for _, seed := range []string{
+		"https://" + token + ":x-oauth-basic@VMCaster.appdb.egi.eu:443/store/vo/x/image.list#f",
+		"http://u:p@h.example:80/a%2fb%7e?q=%3d", "file://localhost/etc/x.list", "./odd://name.json",
+		"https://[2001:DB8::1]:443/x", "oci://r.example/p/r@sha256:abc", "lists/../x.list",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, ref string) {
+		s, err := ParseSource(ref)
+		if err != nil {
+			return
+		}
+		k, err := Key(ref)
+		if err != nil {
+			t.Fatalf("ParseSource(%q) succeeded, Key failed: %v", ref, err)
+		}
+		if k != s.Key() {
+			t.Fatalf("Key(%q) = %q, ParseSource().Key() = %q", ref, k, s.Key())
+		}
+		// String never holds credentials (TestSourceNeverPrintsCredentials),
+		// so neither does a key equal to its key.
+		if k2, err := Key(s.String()); err != nil || k2 != k {
+			t.Fatalf("Key(String() = %q) = %q, %v; want %q", s.String(), k2, err, k)
+		}
+	})
+}
