@@ -122,9 +122,9 @@ func readConfig(path string) (map[string]any, []ListEntry, error) {
 	if err != nil {
 		return nil, nil, &UsageError{Flag: "--config", Reason: err.Error()}
 	}
-	// Every other key is a flag name, checked by the caller; an entry of
-	// lists: is decoded strictly, since a misspelt pin (endorser-dn:) that
-	// were silently dropped would fail open.
+	// Every other key is a flag name, checked by the caller. An entry of
+	// lists: is decoded strictly: a misspelt pin (endorser-dn:) dropped
+	// without a word would fail open.
 	var doc struct {
 		Lists []ListEntry    `yaml:"lists"`
 		Flags map[string]any `yaml:",inline"`
