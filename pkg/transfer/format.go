@@ -186,7 +186,7 @@ func vmdkSparse(head []byte) Format {
 		}
 		f.Subformat = createType(desc)
 		if capacity == 0 {
-			f.Problem = "vmdk with capacity 0 and an embedded descriptor: qemu would read the extents the descriptor names instead of the file itself" + extentList(vmdkExtents(desc))
+			f.Problem = "vmdk header capacity 0 with an embedded descriptor, want a non-zero capacity: qemu would read the extents the descriptor names instead of the file itself" + extentList(vmdkExtents(desc))
 			return f
 		}
 		if p := selfExtentProblem(vmdkExtents(desc)); p != "" {

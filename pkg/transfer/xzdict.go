@@ -62,6 +62,7 @@ type xzGuard struct {
 	limit int64
 
 	out   []byte // checked bytes not yet handed on
+	buf   []byte // out's backing array
 	pass  int64  // bytes of chunk data, padding or checks to hand on unparsed
 	state func() error
 	err   error
@@ -101,7 +102,12 @@ func (g *xzGuard) Read(p []byte) (int, error) {
 	n, err := g.src.Read(p)
 	g.pass -= int64(n)
 	if err == io.EOF {
-		err = io.ErrUnexpectedEOF
+		// The end is only an error inside a unit; at a unit's end the
+		// next step meets it again and judges it.
+		err = nil
+		if g.pass > 0 {
+			err = io.ErrUnexpectedEOF
+		}
 	}
 	if err != nil {
 		g.err = err
@@ -111,8 +117,12 @@ func (g *xzGuard) Read(p []byte) (int, error) {
 
 // take reads exactly n bytes from the source and queues them for the decoder.
 func (g *xzGuard) take(n int) ([]byte, error) {
+	if len(g.out) == 0 {
+		g.out = g.buf[:0] // reuse the queue's space once it is handed on
+	}
 	start := len(g.out)
 	g.out = append(g.out, make([]byte, n)...)
+	g.buf = g.out
 	if _, err := io.ReadFull(g.src, g.out[start:]); err != nil {
 		g.out = g.out[:start]
 		if err == io.EOF {
