@@ -146,7 +146,7 @@ func TestVMDKExtentsRefused(t *testing.T) {
 		{"ZERO extent", imagetest.VMDK(mib, desc("monolithicSparse", `RW 2048 ZERO`)),
 			[]string{`ZERO extent ""`}},
 		{"parent disk", imagetest.VMDK(mib, strings.Replace(desc("monolithicSparse", `RW 2048 SPARSE "d.vmdk"`), "parentCID=ffffffff", "parentCID=1\nparentFileNameHint=\"/etc/base.vmdk\"", 1)),
-			[]string{"parent disk"}},
+			[]string{`parent disk: parentFileNameHint "/etc/base.vmdk", want none`}},
 		{"descriptor alone", []byte(desc("monolithicFlat", `RW 2048 FLAT "/etc/hostname" 0`)),
 			[]string{"descriptor without its extents", `FLAT "/etc/hostname"`}},
 		{"descriptor past the head", func() []byte {

@@ -233,10 +233,16 @@ func vmdkParentProblem(head []byte) string {
 		return ""
 	}
 	area := cString(head[vmdkParentOffset:min(len(head), vmdkParentOffset+vmdkParentSpan)])
-	if bytes.Contains(area, []byte("parentFileNameHint")) {
-		return "vmdk with a parent disk (parentFileNameHint in its descriptor)"
+	i := bytes.Index(area, []byte("parentFileNameHint"))
+	if i < 0 {
+		return ""
 	}
-	return ""
+	// The name qemu would take is the quoted value after the key.
+	parent, _, _ := strings.Cut(string(area[i:]), "\n")
+	if _, v, ok := strings.Cut(parent, `"`); ok {
+		parent, _, _ = strings.Cut(v, `"`)
+	}
+	return fmt.Sprintf("vmdk with a parent disk: parentFileNameHint %q, want none (the disk's base would be a file of the publisher's choosing)", parent)
 }
 
 // cString returns b up to its first NUL.
