@@ -3,6 +3,7 @@ package transfer
 import (
 	"compress/bzip2"
 	"compress/gzip"
+	"errors"
 	"fmt"
 	"io"
 
@@ -70,7 +71,9 @@ func Decompress(r io.Reader, f Format, limit int64, name string) (io.ReadCloser,
 	case "bzip2":
 		d = bzip2.NewReader(r)
 	case "xz":
-		d, err = xz.NewReader(r)
+		// The guard checks each block's dictionary before the decoder
+		// allocates it.
+		d, err = xz.NewReader(newXZGuard(r, xzMaxDict, name))
 	case "zstd":
 		var z *zstd.Decoder
 		// One goroutine and a bounded window: memory stays flat however
@@ -80,6 +83,10 @@ func Decompress(r io.Reader, f Format, limit int64, name string) (io.ReadCloser,
 		}
 	default:
 		return nil, fmt.Errorf("%s: %s is not a compression format", name, f.Name)
+	}
+	var de *DictError
+	if errors.As(err, &de) {
+		return nil, err
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %s header: %w", name, f.Name, err)
@@ -118,7 +125,8 @@ func (e *expander) Read(p []byte) (int, error) {
 		return n, e.done
 	case err != nil:
 		e.done = fmt.Errorf("%s: %s: %w", e.err.Name, e.err.Format, err)
-		if _, ok := err.(*VerifyError); ok {
+		switch err.(type) {
+		case *VerifyError, *DictError: // they name the image already
 			e.done = err
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 )
 
 // HeadSize is how much of an image Detect wants to see: enough for an ISO
@@ -72,12 +73,14 @@ func Detect(head []byte) Format {
 		if len(head) >= 12 {
 			f.VirtualSize = int64(binary.LittleEndian.Uint32(head[8:12])) * 512
 		}
+		f.Problem = vmdkParentProblem(head)
 		return f
 	case at(0, "# Disk DescriptorFile"):
 		// A bare descriptor names extents in other files: uploading it alone
-		// would give Glance a disk with no data.
+		// would give Glance a disk with no data, and qemu-img (--convert-to)
+		// would read files of the publisher's choosing on this host.
 		return Format{Name: "vmdk", DiskFormat: "vmdk", Subformat: createType(head),
-			Problem: "vmdk descriptor without its extents (the data is in other files)"}
+			Problem: "vmdk descriptor without its extents (the data is in other files" + extentList(vmdkExtents(cString(head))) + ")"}
 	case len(head) >= 68 && binary.LittleEndian.Uint32(head[64:68]) == 0xbeda107f:
 		f := Format{Name: "vdi", DiskFormat: "vdi"}
 		if len(head) >= 376 {
@@ -158,7 +161,10 @@ func qcow2Format(head []byte) Format {
 
 // vmdkSparse reads a hosted sparse extent header (KDMV): the capacity, and
 // the create type from the embedded descriptor, falling back on the
-// header's compression flag when there is no descriptor in the head.
+// header's compression flag when there is no descriptor. It sets Problem
+// when the file could make qemu open another file: qemu follows the extents
+// of the embedded descriptor when the header's capacity is 0, and a
+// parentFileNameHint as a backing file (the CVE-2024-32498 class).
 func vmdkSparse(head []byte) Format {
 	f := Format{Name: "vmdk", DiskFormat: "vmdk"}
 	if len(head) < 79 {
@@ -166,11 +172,27 @@ func vmdkSparse(head []byte) Format {
 		return f
 	}
 	le := binary.LittleEndian
-	f.VirtualSize = int64(le.Uint64(head[12:20])) * 512
-	descOff, descLen := le.Uint64(head[28:36])*512, le.Uint64(head[36:44])*512
-	if descOff > 0 && descOff < uint64(len(head)) {
-		end := min(descOff+descLen, uint64(len(head)))
-		f.Subformat = createType(head[descOff:end])
+	capacity := le.Uint64(head[12:20])
+	if capacity <= 1<<47 { // sectors: 64 PiB, as for qcow2; more is a broken header
+		f.VirtualSize = int64(capacity) * 512
+	}
+	// qemu reads the descriptor from this sector up to the first NUL (at
+	// most 1 MiB), whatever size the header gives it: so does ck.
+	if descSector := le.Uint64(head[28:36]); descSector != 0 {
+		desc, ok := embeddedDescriptor(head, descSector)
+		if !ok {
+			f.Problem = fmt.Sprintf("vmdk embedded descriptor at sector %d does not end within the first %d bytes, where ck checks it", descSector, HeadSize)
+			return f
+		}
+		f.Subformat = createType(desc)
+		if capacity == 0 {
+			f.Problem = "vmdk header capacity 0 with an embedded descriptor, want a non-zero capacity: qemu would read the extents the descriptor names instead of the file itself" + extentList(vmdkExtents(desc))
+			return f
+		}
+		if p := selfExtentProblem(vmdkExtents(desc)); p != "" {
+			f.Problem = p
+			return f
+		}
 	}
 	if f.Subformat == "" {
 		// Flag bit 16 (compressed grains) with deflate is what makes a
@@ -181,18 +203,139 @@ func vmdkSparse(head []byte) Format {
 			f.Subformat = "monolithicSparse"
 		}
 	}
+	f.Problem = vmdkParentProblem(head)
 	return f
+}
+
+// embeddedDescriptor returns the descriptor text that starts at the given
+// sector of head, up to its NUL. ok is false when it does not start in
+// head, or runs to the end of a head that may not be the whole file.
+func embeddedDescriptor(head []byte, sector uint64) (desc []byte, ok bool) {
+	if sector >= uint64(len(head)/512) {
+		return nil, false
+	}
+	desc = head[sector*512:]
+	if i := bytes.IndexByte(desc, 0); i >= 0 {
+		return desc[:i], true
+	}
+	return desc, len(head) < HeadSize
+}
+
+// vmdkParentOffset and vmdkParentSpan are where qemu looks for a sparse
+// vmdk's parentFileNameHint: the 20 sectors after the header, whatever the
+// header says of its descriptor.
+const vmdkParentOffset, vmdkParentSpan = 512, 20 * 512
+
+// vmdkParentProblem reports a parentFileNameHint where qemu would find it:
+// the disk would be a delta whose base is a file of the publisher's choosing.
+func vmdkParentProblem(head []byte) string {
+	if len(head) <= vmdkParentOffset {
+		return ""
+	}
+	area := cString(head[vmdkParentOffset:min(len(head), vmdkParentOffset+vmdkParentSpan)])
+	i := bytes.Index(area, []byte("parentFileNameHint"))
+	if i < 0 {
+		return ""
+	}
+	// The name qemu would take is the quoted value after the key.
+	parent, _, _ := strings.Cut(string(area[i:]), "\n")
+	if _, v, ok := strings.Cut(parent, `"`); ok {
+		parent, _, _ = strings.Cut(v, `"`)
+	}
+	return fmt.Sprintf("vmdk with a parent disk: parentFileNameHint %q, want none (the disk's base would be a file of the publisher's choosing)", parent)
+}
+
+// cString returns b up to its first NUL.
+func cString(b []byte) []byte {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		return b[:i]
+	}
+	return b
 }
 
 var createTypeRE = regexp.MustCompile(`(?m)^\s*createType\s*=\s*"?([A-Za-z0-9]+)"?`)
 
 // createType returns the createType of a vmdk descriptor, or "".
 func createType(desc []byte) string {
-	if i := bytes.IndexByte(desc, 0); i >= 0 {
-		desc = desc[:i]
-	}
-	if m := createTypeRE.FindSubmatch(desc); m != nil {
+	if m := createTypeRE.FindSubmatch(cString(desc)); m != nil {
 		return string(m[1])
 	}
 	return ""
+}
+
+// vmdkExtent is one extent line of a vmdk descriptor, e.g.
+// RW 2048 SPARSE "disk.vmdk" or RW 2048 FLAT "/etc/hostname" 0.
+type vmdkExtent struct {
+	Type string // SPARSE, FLAT, ZERO, VMFS, …; "" when the line has none
+	File string // the file named, unquoted; "" for a ZERO extent
+}
+
+// vmdkExtents returns the extent lines of a descriptor: those whose first
+// word is an access mode. Anything qemu might take for an extent is
+// listed, malformed or not, so that nothing hides from the check.
+func vmdkExtents(desc []byte) []vmdkExtent {
+	var extents []vmdkExtent
+	for _, line := range strings.Split(string(desc), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) == 0 {
+			continue
+		}
+		switch fields[0] {
+		case "RW", "RDONLY", "NOACCESS":
+		default:
+			continue
+		}
+		var e vmdkExtent
+		if len(fields) > 2 {
+			e.Type = fields[2]
+		}
+		if i := strings.IndexByte(line, '"'); i >= 0 {
+			name := line[i+1:]
+			if j := strings.IndexByte(name, '"'); j >= 0 {
+				name = name[:j]
+			}
+			e.File = name
+		} else if len(fields) > 3 {
+			e.File = fields[3]
+		}
+		extents = append(extents, e)
+	}
+	return extents
+}
+
+// selfExtentProblem accepts the extents of a descriptor embedded in a
+// sparse extent when they name nothing but that extent: at most one, of
+// type SPARSE, whose file is a bare name (qemu-img and VMware write the
+// file's own base name).
+func selfExtentProblem(extents []vmdkExtent) string {
+	switch {
+	case len(extents) == 0:
+		return ""
+	case len(extents) > 1:
+		return fmt.Sprintf("vmdk descriptor names %d extents, want one SPARSE extent: the file itself%s", len(extents), extentList(extents))
+	}
+	e := extents[0]
+	if e.Type != "SPARSE" || e.File == "" || e.File == "." || e.File == ".." || strings.ContainsAny(e.File, "/\\") {
+		return fmt.Sprintf("vmdk descriptor names %s extent %q, want one SPARSE extent: the file itself", orNone(e.Type), e.File)
+	}
+	return ""
+}
+
+// extentList renders extents for a Problem: `: FLAT "/etc/hostname", …`.
+func extentList(extents []vmdkExtent) string {
+	if len(extents) == 0 {
+		return ""
+	}
+	parts := make([]string, len(extents))
+	for i, e := range extents {
+		parts[i] = fmt.Sprintf("%s %q", orNone(e.Type), e.File)
+	}
+	return ": " + strings.Join(parts, ", ")
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(no type)"
+	}
+	return s
 }

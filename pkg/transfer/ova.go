@@ -41,12 +41,13 @@ func ovaRefusal(format string, a ...any) error {
 //
 // Refused (errors.Is ErrOVA): no descriptor first, a descriptor that does
 // not parse, no disk or several, a chunked disk, a member path that is
-// absolute or has a ".." element, a link or device member, a disk member
-// that is missing or appears twice.
+// absolute or has a ".." element, a link or device member, a sparse member
+// (which archive/tar would expand to any size), a disk member that is
+// missing, appears twice, or declares more bytes than src can hold.
 //
 // Errors start with name, the image.
-func OpenOVA(r io.Reader, name string) (io.Reader, OVADisk, error) {
-	rd, disk, err := openOVA(r, name)
+func OpenOVA(r io.Reader, name string, src OVASource) (io.Reader, OVADisk, error) {
+	rd, disk, err := openOVA(r, name, src)
 	if err != nil {
 		return nil, OVADisk{}, named(name, err)
 	}
@@ -62,7 +63,18 @@ func named(name string, err error) error {
 	return fmt.Errorf("%s: %w", name, err)
 }
 
-func openOVA(r io.Reader, name string) (io.Reader, OVADisk, error) {
+// OVASource says how many bytes the tar stream can hold at most, so that a
+// disk member declaring more is refused before any of it is read.
+type OVASource struct {
+	// Bytes is the bound: the download's size when the OVA is the download
+	// itself, the decompression bound when it comes out of a decompressor;
+	// 0 when unknown.
+	Bytes int64
+	// What names the bound for the error, e.g. "the whole download (hv:size)".
+	What string
+}
+
+func openOVA(r io.Reader, name string, src OVASource) (io.Reader, OVADisk, error) {
 	tr := tar.NewReader(r)
 	h, err := nextMember(tr)
 	if err == io.EOF {
@@ -95,13 +107,16 @@ func openOVA(r io.Reader, name string) (io.Reader, OVADisk, error) {
 		}
 		if path.Clean(h.Name) == disk.Member {
 			disk.Size = h.Size
+			if src.Bytes > 0 && h.Size > src.Bytes {
+				return nil, OVADisk{}, ovaRefusal("disk member %q declares %d bytes, more than %s", disk.Member, h.Size, src.What)
+			}
 			return &ovaReader{tr: tr, src: r, member: disk.Member, name: name}, disk, nil
 		}
 	}
 }
 
 // nextMember returns the next regular file of tr, skipping directories and
-// refusing unsafe paths and link or device members.
+// refusing unsafe paths, sparse members and link or device members.
 func nextMember(tr *tar.Reader) (*tar.Header, error) {
 	for {
 		h, err := tr.Next()
@@ -109,6 +124,9 @@ func nextMember(tr *tar.Reader) (*tar.Header, error) {
 			return nil, err
 		}
 		if err := safeMemberPath(h.Name); err != nil {
+			return nil, err
+		}
+		if err := notSparse(h); err != nil {
 			return nil, err
 		}
 		switch h.Typeflag {
@@ -120,6 +138,23 @@ func nextMember(tr *tar.Reader) (*tar.Header, error) {
 			return nil, ovaRefusal("member %q is not a regular file (tar type %q)", h.Name, h.Typeflag)
 		}
 	}
+}
+
+// notSparse refuses a sparse member. archive/tar expands one as it reads:
+// the few bytes stored become as many zeros as the header says, so a 10 KiB
+// OVA could yield a 100 GiB disk that no bound on the download or on
+// decompression sees. Neither ovftool nor qemu-img nor tar without -S
+// writes one into an OVA.
+func notSparse(h *tar.Header) error {
+	if h.Typeflag == tar.TypeGNUSparse {
+		return ovaRefusal("member %q is a sparse file (GNU sparse type 'S', %d bytes when read), which can expand past every bound", h.Name, h.Size)
+	}
+	for k := range h.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return ovaRefusal("member %q is a sparse file (PAX GNU.sparse.* records, %d bytes when read), which can expand past every bound", h.Name, h.Size)
+		}
+	}
+	return nil
 }
 
 // safeMemberPath refuses what could point outside the archive if anyone

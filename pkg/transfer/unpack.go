@@ -85,11 +85,16 @@ func Unpack(r io.Reader, opts UnpackOptions) (*Disk, error) {
 	}
 	d := &Disk{}
 	cur := r
+	// What the current layer can hold at most, for the OVA's member check.
+	src := OVASource{Bytes: opts.Size, What: fmt.Sprintf("the %d bytes of the whole download (hv:size)", opts.Size)}
 	for {
 		br := bufio.NewReaderSize(cur, HeadSize)
 		head, err := br.Peek(HeadSize)
 		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
 			d.Close()
+			if opts.Name != "" && strings.HasPrefix(err.Error(), opts.Name+": ") {
+				return nil, err // a refusal that names the image already
+			}
 			return nil, fmt.Errorf("read image header: %w", err)
 		}
 		f := Detect(head)
@@ -110,21 +115,56 @@ func Unpack(r io.Reader, opts UnpackOptions) (*Disk, error) {
 			}
 			d.closers = append(d.closers, rc.Close)
 			cur = rc
+			src = OVASource{Bytes: limit, What: fmt.Sprintf("the %d bytes the decompression bound allows", limit)}
 		case f.Name == "ova":
 			if d.OVA != nil {
 				d.Close()
 				return nil, fmt.Errorf("%s: %w: an OVA inside an OVA", opts.Name, ErrOVA)
 			}
-			rd, disk, err := OpenOVA(br, opts.Name)
+			rd, disk, err := OpenOVA(br, opts.Name, src)
 			if err != nil {
 				d.Close()
 				return nil, err
 			}
-			d.OVA, cur = &disk, rd
+			// The member check keeps the disk within src; the bound is
+			// there in case archive/tar ever yields more than it declared.
+			bound := limit
+			if src.Bytes > 0 {
+				bound = min(bound, src.Bytes)
+			}
+			d.OVA, cur = &disk, bounded(rd, bound, opts.Name, f.Name)
 		default:
 			d.Close()
 			return nil, fmt.Errorf("%s: format %s cannot be unpacked", opts.Name, f.Name)
 		}
 		d.Layers = append(d.Layers, f)
 	}
+}
+
+// bounded passes r through up to limit bytes, then fails with an
+// *ExpandError naming format. Other errors and io.EOF pass as they are.
+func bounded(r io.Reader, limit int64, name, format string) io.Reader {
+	return &boundedReader{r: r, left: limit, err: &ExpandError{Name: name, Format: format, Limit: limit}}
+}
+
+type boundedReader struct {
+	r    io.Reader
+	left int64
+	err  *ExpandError
+}
+
+func (b *boundedReader) Read(p []byte) (int, error) {
+	// One byte past the bound tells an over-long stream from one that ends
+	// exactly there.
+	if int64(len(p)) > b.left+1 {
+		p = p[:b.left+1]
+	}
+	n, err := b.r.Read(p)
+	if int64(n) > b.left {
+		n = int(b.left)
+		b.left = 0
+		return n, b.err
+	}
+	b.left -= int64(n)
+	return n, err
 }

@@ -1,6 +1,8 @@
 // Package imagetest makes real disk images for tests with qemu-img, tar and
 // gzip, the tools sites use, so format code is tested on what they produce
-// rather than on hand-written headers.
+// rather than on hand-written headers; and, byte by byte, the hostile inputs
+// no such tool writes (sparse tar members, vmdk descriptors naming other
+// files, xz streams asking for huge dictionaries).
 package imagetest
 
 import (
