@@ -1,5 +1,5 @@
 # ck — developer entry points. `make check` is the one command that runs every
-# test (it starts the local Keystone + Glance itself); `make demo` runs ck's
+# test (it starts the local Keystone + Glance and registries itself); `make demo` runs ck's
 # main job against that local cloud.
 
 SHELL        := /bin/bash
@@ -30,7 +30,7 @@ lint: ## gofmt, go vet, staticcheck
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
-cloud-up: ## install (if needed) and start Keystone + Glance on 127.0.0.1
+cloud-up: ## install (if needed) and start Keystone + Glance + the test registries (and oras) on 127.0.0.1
 	$(DEVCLOUD) up
 
 cloud-down: ## stop the local cloud

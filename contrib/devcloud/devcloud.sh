@@ -1,16 +1,26 @@
 #!/usr/bin/env bash
-# devcloud.sh — a real Keystone + Glance on 127.0.0.1 for ck's tests, CI and demo.
+# devcloud.sh — a real Keystone + Glance and two OCI registries on 127.0.0.1 for ck's
+# tests, CI and demo.
 #
-#   devcloud.sh up       install (if missing), configure, start, provision, write clouds.yaml
-#   devcloud.sh down     stop the processes this script started (and nothing else)
-#   devcloud.sh status   show whether both services run and answer
-#   devcloud.sh env      print `export …` lines: eval "$(contrib/devcloud/devcloud.sh env)"
-#   devcloud.sh logs     print the tail of the Keystone and Glance logs (for CI failures)
+#   devcloud.sh up             install (if missing), configure, start, provision, write
+#                              clouds.yaml; then the registries and oras (below)
+#   devcloud.sh registry-up    only the registries and oras, no Keystone or Glance
+#   devcloud.sh down           stop the processes this script started (and nothing else)
+#   devcloud.sh registry-down  stop only the registries
+#   devcloud.sh status         show whether each service runs and answers
+#   devcloud.sh env            print `export …` lines: eval "$(contrib/devcloud/devcloud.sh env)"
+#   devcloud.sh logs           print the tail of every service's logs (for CI failures)
 #
-# State (configs, SQLite DBs, image store, logs, pids, clouds.yaml, ids.env) lives in
-# ${CK_DEVCLOUD_DIR:-<repo>/.devcloud}. `down && rm -rf <state>` starts from scratch.
+# State (configs, SQLite DBs, image store, registry storage, test CA, logs, pids,
+# clouds.yaml, ids.env, registry.env) lives in ${CK_DEVCLOUD_DIR:-<repo>/.devcloud}.
+# `down && rm -rf <state>` starts from scratch.
 # Debian 12's OpenStack Zed libraries; see docs/glance-local.md for why each choice is made.
-# Passwords below are fixed and for this throw-away loopback cloud only.
+# Registries: Debian's docker-registry (distribution 2.8) with TLS from a test CA made
+# here, one anonymous (port CK_DEVCLOUD_REGISTRY_PORT, default 5443) and one with htpasswd
+# auth (CK_DEVCLOUD_REGISTRY_AUTH_PORT, default 5444), ports fixed at the first start; the
+# oras CLI (go install) pushes test artifacts the way EGI's pipeline does.
+# Passwords below are fixed and for this throw-away loopback cloud only; the registry's
+# test password is random, made once into registry.env.
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -34,6 +44,10 @@ BOB_PASSWORD=devcloud-bob
 PY=/usr/bin/python3
 PACKAGES=(python3-keystone python3-glance python3-keystonemiddleware uwsgi-core
 	uwsgi-plugin-python3 qemu-utils sqlite3 curl jq)
+# python3-bcrypt hashes the htpasswd entry (the registry accepts only bcrypt; keystone
+# depends on it anyway); qemu-utils makes the qcow2 disks the registry tests push.
+REGISTRY_PACKAGES=(docker-registry openssl python3-bcrypt qemu-utils curl)
+ORAS_VERSION=1.3.6
 
 log() { printf 'devcloud: %s\n' "$*" >&2; }
 die() {
@@ -51,13 +65,13 @@ SVC_ENV=(env -u PYTHONPATH -u PYTHONHOME -u VIRTUAL_ENV -u PYENV_VERSION
 
 # ---------------------------------------------------------------- install
 
-# missing_packages prints the packages that are not installed (one dpkg-query for all:
-# each call costs a second on a busy VM).
+# missing_packages PACKAGE... prints those that are not installed (one dpkg-query for
+# all: each call costs a second on a busy VM).
 missing_packages() {
 	local p installed
-	installed=$(dpkg-query -W -f='${Package} ${Status}\n' "${PACKAGES[@]}" 2>/dev/null |
+	installed=$(dpkg-query -W -f='${Package} ${Status}\n' "$@" 2>/dev/null |
 		awk '$2 == "install" && $3 == "ok" && $4 == "installed" {print $1}') || true
-	for p in "${PACKAGES[@]}"; do
+	for p in "$@"; do
 		grep -qx -- "$p" <<<"$installed" || printf '%s\n' "$p"
 	done
 }
@@ -74,14 +88,16 @@ apt_retry() {
 	return 1
 }
 
+# install_packages PACKAGE... installs those that are missing.
 install_packages() {
 	local missing
-	mapfile -t missing < <(missing_packages)
+	mapfile -t missing < <(missing_packages "$@")
 	((${#missing[@]} == 0)) && return 0
 	[[ $(id -u) == 0 ]] || die "packages missing (${missing[*]}); run as root or: sudo apt-get install ${missing[*]}"
 	log "installing ${missing[*]}"
-	# Library packages only: the server packages ask debconf questions and start daemons.
-	# A policy-rc.d returning 101 stops any dependency from starting one during the install.
+	# Library packages only (and docker-registry, whose own service is never used): the
+	# server packages ask debconf questions and start daemons. A policy-rc.d returning 101
+	# stops any package from starting one during the install.
 	local made_policy=""
 	if [[ ! -e /usr/sbin/policy-rc.d ]]; then
 		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
@@ -489,7 +505,8 @@ start_and_wait_glance() {
 
 cmd_logs() {
 	local f
-	for f in keystone.log keystone-uwsgi.log glance-api.log glance-api.stdout.log; do
+	for f in keystone.log keystone-uwsgi.log glance-api.log glance-api.stdout.log \
+		registry-anon.log registry-auth.log registry-anon.access.log registry-auth.access.log; do
 		[[ -e $STATE/logs/$f ]] || continue
 		printf '==> %s <==\n' "$STATE/logs/$f"
 		tail -n "${LOG_LINES:-60}" "$STATE/logs/$f"
@@ -502,43 +519,344 @@ fail_with_logs() {
 	exit 1
 }
 
+# ---------------------------------------------------------------- registries
+
+REG_DIR=$STATE/registry
+# registry.env holds what `env` exports for the registries (ports, credential, paths);
+# written at the first start, so that the ports and the password stay fixed afterwards.
+REG_ENV=$STATE/registry.env
+REG_MARKER="# Written by contrib/devcloud/devcloud.sh"
+REG_USER=cktest
+REG_PORT="" REG_AUTH_PORT="" REG_PASSWORD="" REG_SECRET="" ORAS=""
+
+# registry_settings loads registry.env, or makes it: ports from CK_DEVCLOUD_REGISTRY_PORT
+# and CK_DEVCLOUD_REGISTRY_AUTH_PORT (5443 and 5444 by default), a random password.
+registry_settings() {
+	local want=${CK_DEVCLOUD_REGISTRY_PORT:-5443} want_auth=${CK_DEVCLOUD_REGISTRY_AUTH_PORT:-5444}
+	if [[ -s $REG_ENV ]]; then
+		registry_load
+		return 0
+	fi
+	[[ $want =~ ^[0-9]+$ && $want_auth =~ ^[0-9]+$ && $want != "$want_auth" ]] ||
+		die "registry ports must be two different numbers (got '$want' and '$want_auth')"
+	REG_PORT=$want
+	REG_AUTH_PORT=$want_auth
+	REG_PASSWORD=$(openssl rand -hex 16)
+	REG_SECRET=$(openssl rand -hex 32)
+	registry_save
+}
+
+# registry_load reads registry.env (our own file, written by registry_save), and refuses
+# CK_DEVCLOUD_REGISTRY_*PORT values that differ from the ports recorded there.
+registry_load() {
+	local k v
+	while IFS='=' read -r k v; do
+		case $k in
+		CK_TEST_REGISTRY) REG_PORT=${v##*:} ;;
+		CK_TEST_REGISTRY_AUTH) REG_AUTH_PORT=${v##*:} ;;
+		CK_TEST_REGISTRY_PASSWORD) REG_PASSWORD=$v ;;
+		CK_DEVCLOUD_REGISTRY_SECRET) REG_SECRET=$v ;;
+		ORAS) ORAS=$(eval "printf '%s' $v") ;; # undo the %q of registry_save
+		esac
+	done < <(grep -v '^#' "$REG_ENV")
+	[[ -n $REG_PORT && -n $REG_AUTH_PORT && -n $REG_PASSWORD && -n $REG_SECRET ]] ||
+		die "$REG_ENV is incomplete; run '$0 registry-down', remove it and start again"
+	if [[ -n ${CK_DEVCLOUD_REGISTRY_PORT:-} && $CK_DEVCLOUD_REGISTRY_PORT != "$REG_PORT" ]] ||
+		[[ -n ${CK_DEVCLOUD_REGISTRY_AUTH_PORT:-} && $CK_DEVCLOUD_REGISTRY_AUTH_PORT != "$REG_AUTH_PORT" ]]; then
+		die "registry ports are fixed at $REG_PORT and $REG_AUTH_PORT by $REG_ENV (asked: ${CK_DEVCLOUD_REGISTRY_PORT:-$REG_PORT} and ${CK_DEVCLOUD_REGISTRY_AUTH_PORT:-$REG_AUTH_PORT}); run '$0 registry-down' and remove that file to change them"
+	fi
+}
+
+# registry_save writes registry.env (0600: it holds the test password). Paths go through
+# %q so that a state dir with spaces still evals.
+registry_save() {
+	{
+		echo "$REG_MARKER: the local test registries (a throw-away credential)."
+		printf 'CK_TEST_REGISTRY=127.0.0.1:%s\n' "$REG_PORT"
+		printf 'CK_TEST_REGISTRY_AUTH=127.0.0.1:%s\n' "$REG_AUTH_PORT"
+		printf 'CK_TEST_REGISTRY_CA=%q\n' "$REG_DIR/tls/ca.crt"
+		printf 'CK_TEST_REGISTRY_CERT=%q\n' "$REG_DIR/tls/server.crt"
+		printf 'CK_TEST_REGISTRY_KEY=%q\n' "$REG_DIR/tls/server.key"
+		printf 'CK_TEST_REGISTRY_HTPASSWD=%q\n' "$REG_DIR/htpasswd"
+		printf 'CK_TEST_REGISTRY_USER=%s\n' "$REG_USER"
+		printf 'CK_TEST_REGISTRY_PASSWORD=%s\n' "$REG_PASSWORD"
+		printf 'CK_TEST_REGISTRY_STORAGE=%q\n' "$REG_DIR/anon/storage"
+		printf 'CK_TEST_REGISTRY_AUTH_STORAGE=%q\n' "$REG_DIR/auth/storage"
+		printf 'CK_TEST_REGISTRY_ACCESS_LOG=%q\n' "$STATE/logs/registry-anon.access.log"
+		printf 'CK_TEST_REGISTRY_AUTH_ACCESS_LOG=%q\n' "$STATE/logs/registry-auth.access.log"
+		printf 'CK_DEVCLOUD_REGISTRY_SECRET=%s\n' "$REG_SECRET"
+		[[ -z $ORAS ]] || printf 'ORAS=%q\n' "$ORAS"
+	} >"$REG_ENV.tmp"
+	chmod 600 "$REG_ENV.tmp"
+	mv "$REG_ENV.tmp" "$REG_ENV"
+}
+
+# registry_tls makes the test CA and the server certificate (SAN IP:127.0.0.1 and
+# DNS:localhost) once, and again only when the certificate expires within a day.
+registry_tls() {
+	local d=$REG_DIR/tls
+	if [[ -s $d/ca.crt && -s $d/server.key && -s $d/server.crt ]] &&
+		openssl x509 -checkend 86400 -noout -in "$d/server.crt" >/dev/null 2>&1; then
+		return 0
+	fi
+	log "registry: test CA and server certificate in $d"
+	# Running registries would go on serving the old certificate.
+	stop registry-anon
+	stop registry-auth
+	mkdir -p "$d"
+	chmod 700 "$d"
+	local ossl=$STATE/logs/openssl.log
+	{
+		openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
+			-subj "/O=ck devcloud/CN=ck devcloud test CA" \
+			-addext "basicConstraints=critical,CA:TRUE" \
+			-addext "keyUsage=critical,keyCertSign,cRLSign" \
+			-keyout "$d/ca.key" -out "$d/ca.crt" &&
+			openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+				-subj "/O=ck devcloud/CN=127.0.0.1" -keyout "$d/server.key" -out "$d/server.csr" &&
+			printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+				"basicConstraints=critical,CA:FALSE" \
+				"keyUsage=critical,digitalSignature" \
+				"extendedKeyUsage=serverAuth" >"$d/server.ext" &&
+			openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" \
+				-set_serial "0x$(openssl rand -hex 16)" -days 3650 -extfile "$d/server.ext" \
+				-out "$d/server.crt"
+	} >>"$ossl" 2>&1 || {
+		tail -n 20 "$ossl" >&2
+		die "openssl could not make the registry's test certificates (log: $ossl)"
+	}
+	rm -f "$d/server.csr" "$d/server.ext"
+	chmod 600 "$d/ca.key" "$d/server.key"
+	chmod 644 "$d/ca.crt" "$d/server.crt"
+}
+
+# registry_htpasswd writes the one bcrypt entry the auth instance accepts (cost 4: the
+# registry checks it on every request). The password goes through stdin, not argv.
+registry_htpasswd() {
+	local f=$REG_DIR/htpasswd
+	[[ -s $f ]] && grep -q "^$REG_USER:" "$f" && return 0
+	printf '%s' "$REG_PASSWORD" | "${SVC_ENV[@]}" "$PY" -c '
+import bcrypt, sys
+print(sys.argv[1] + ":" + bcrypt.hashpw(sys.stdin.buffer.read(), bcrypt.gensalt(rounds=4)).decode())
+' "$REG_USER" >"$f.tmp" || die "could not hash the registry password (python3-bcrypt)"
+	chmod 600 "$f.tmp"
+	mv "$f.tmp" "$f"
+}
+
+# registry_config NAME PORT [auth] writes NAME's config: its own storage, port and TLS,
+# the access log on stdout (so in a file of its own), htpasswd auth when asked.
+registry_config() {
+	local name=$1 port=$2 d=$REG_DIR/${1#registry-}
+	mkdir -p "$d/storage"
+	{
+		cat <<EOF
+# Written by contrib/devcloud/devcloud.sh.
+version: 0.1
+log:
+  level: warn
+  accesslog:
+    disabled: false
+storage:
+  filesystem:
+    rootdirectory: $d/storage
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$port
+  secret: $REG_SECRET
+  tls:
+    certificate: $REG_DIR/tls/server.crt
+    key: $REG_DIR/tls/server.key
+EOF
+		if [[ ${3:-} == auth ]]; then
+			cat <<EOF
+auth:
+  htpasswd:
+    realm: ck-devcloud
+    path: $REG_DIR/htpasswd
+EOF
+		fi
+	} >"$d/config.yml.tmp"
+	chmod 600 "$d/config.yml.tmp"
+	mv "$d/config.yml.tmp" "$d/config.yml"
+}
+
+start_registry() { # NAME PORT
+	local name=$1 port=$2
+	running "$name" && return 0
+	port_busy "$port" && die "port $port is in use by a process this script did not start (pick others with CK_DEVCLOUD_REGISTRY_PORT and CK_DEVCLOUD_REGISTRY_AUTH_PORT before the first start)"
+	# distribution writes its access log (combined format) on stdout, the rest on stderr.
+	setsid "${SVC_ENV[@]}" /usr/bin/docker-registry serve "$REG_DIR/${name#registry-}/config.yml" \
+		</dev/null >>"$STATE/logs/$name.access.log" 2>>"$STATE/logs/$name.log" 9>&- &
+	echo $! >"$(pidfile "$name")"
+}
+
+# registry_probe PORT [USER:PASSWORD] prints the HTTP status of GET /v2/ (000: no answer).
+# The credential reaches curl through stdin, never its argv.
+registry_probe() {
+	local port=$1 creds=${2:-}
+	printf '%s\n' "${creds:+user = \"$creds\"}" |
+		curl -sS -K - -o /dev/null -w '%{http_code}' --max-time 5 --cacert "$REG_DIR/tls/ca.crt" \
+			"https://127.0.0.1:$port/v2/" 2>/dev/null || true
+}
+
+# registries_answer succeeds when the anonymous instance serves /v2/ and the auth instance
+# refuses anonymous requests but accepts the test credential.
+registries_answer() {
+	[[ $(registry_probe "$REG_PORT") == 200 ]] &&
+		[[ $(registry_probe "$REG_AUTH_PORT") == 401 ]] &&
+		[[ $(registry_probe "$REG_AUTH_PORT" "$REG_USER:$REG_PASSWORD") == 200 ]]
+}
+
+# wait_registries polls both instances for up to 60 s, or until one of them dies.
+wait_registries() {
+	local i
+	for ((i = 0; i < 600; i++)); do
+		registries_answer && return 0
+		if ! running registry-anon || ! running registry-auth; then
+			log "a registry exited during start"
+			return 1
+		fi
+		sleep 0.1
+	done
+	log "the registries did not answer on ports $REG_PORT and $REG_AUTH_PORT within 60s"
+	return 1
+}
+
+# go_cmd prints the go binary: make and .ci/run put it on PATH, a bare sudo may not.
+go_cmd() {
+	command -v go 2>/dev/null && return 0
+	[[ -x /usr/local/go/bin/go ]] && echo /usr/local/go/bin/go && return 0
+	return 1
+}
+
+# oras_ok succeeds when $ORAS is the wanted version (its output is read whole first: with
+# pipefail, `oras version | grep -q` fails whenever grep exits before oras has written all).
+oras_ok() {
+	local v
+	[[ -n $ORAS && -x $ORAS ]] && v=$("$ORAS" version 2>/dev/null) && grep -qx "Version: *$ORAS_VERSION" <<<"$v"
+}
+
+# ensure_oras installs the oras CLI (EGI's pipeline pushes with it, and so do the tests)
+# with go install into $(go env GOBIN) or $(go env GOPATH)/bin, unless that version is
+# there already, and records its path in registry.env.
+ensure_oras() {
+	local go bin
+	go=$(go_cmd) || die "go not found on PATH nor in /usr/local/go/bin: it builds the oras CLI"
+	bin=$("$go" env GOBIN)
+	[[ -n $bin ]] || bin=$("$go" env GOPATH | cut -d: -f1)/bin
+	ORAS=$bin/oras
+	if ! oras_ok; then
+		log "installing oras v$ORAS_VERSION into $bin (go install, about a minute)"
+		local olog=$STATE/logs/oras-install.log
+		GOBIN=$bin "$go" install "oras.land/oras/cmd/oras@v$ORAS_VERSION" >>"$olog" 2>&1 || {
+			tail -n 30 "$olog" >&2
+			die "go install oras.land/oras/cmd/oras@v$ORAS_VERSION failed (full log: $olog)"
+		}
+		oras_ok || die "$ORAS does not report version $ORAS_VERSION"
+	fi
+	registry_save
+}
+
+# registry_ready is the quick check `up` makes before doing anything.
+registry_ready() {
+	[[ -s $REG_ENV ]] || return 1
+	registry_load
+	running registry-anon && running registry-auth && oras_ok && registries_answer
+}
+
+# registry_start brings both registries and oras up; the caller holds the lock and has
+# installed the packages.
+registry_start() {
+	mkdir -p "$REG_DIR" "$STATE/logs" "$STATE/run"
+	chmod 700 "$REG_DIR"
+	registry_settings
+	registry_tls
+	registry_htpasswd
+	registry_config registry-anon "$REG_PORT"
+	registry_config registry-auth "$REG_AUTH_PORT" auth
+	start_registry registry-anon "$REG_PORT"
+	start_registry registry-auth "$REG_AUTH_PORT"
+	wait_registries || fail_with_logs "the registries did not start"
+	ensure_oras
+}
+
 # ---------------------------------------------------------------- commands
 
-cmd_up() {
-	local t0 t1 t2
-	t0=$(now_ms)
+# lock serialises up/registry-up on one state dir.
+lock() {
 	mkdir -p "$STATE"
 	# fd 9 is closed for the services (9>&-), or they would hold the lock forever.
 	exec 9>"$STATE/.lock"
 	flock -w 300 9 || die "another devcloud.sh holds $STATE/.lock"
+}
 
-	if running keystone && running glance && [[ -s $STATE/clouds.yaml && -e $STATE/.provisioned ]] &&
-		glance_ready 2>/dev/null; then
+cloud_ready() {
+	running keystone && running glance && [[ -s $STATE/clouds.yaml && -e $STATE/.provisioned ]] &&
+		glance_ready 2>/dev/null
+}
+
+cmd_up() {
+	local t0 t1 t2 t3 cloud=""
+	t0=$(now_ms)
+	lock
+
+	# Keystone and Glance are only ever started, never restarted, by a second `up`: one
+	# that finds them ready goes straight to the registries.
+	cloud_ready && cloud=1
+	if [[ -n $cloud ]] && registry_ready; then
 		log "already up ($(($(now_ms) - t0)) ms)"
 		return 0
 	fi
 
-	install_packages
+	install_packages "${PACKAGES[@]}" "${REGISTRY_PACKAGES[@]}"
 	t1=$(now_ms)
-	write_configs
-	init_keystone
-	init_glance
-	start_keystone
-	wait_http "$KS_URL/v3" 120 keystone || fail_with_logs "keystone did not start"
-	provision
-	write_clouds_yaml
-	if ! start_and_wait_glance; then
-		log "glance not ready; restarting it once"
-		stop glance
-		start_and_wait_glance || fail_with_logs "glance did not become ready"
+	if [[ -n $cloud ]]; then
+		log "keystone and glance already up"
+	else
+		write_configs
+		init_keystone
+		init_glance
+		start_keystone
+		wait_http "$KS_URL/v3" 120 keystone || fail_with_logs "keystone did not start"
+		provision
+		write_clouds_yaml
+		if ! start_and_wait_glance; then
+			log "glance not ready; restarting it once"
+			stop glance
+			start_and_wait_glance || fail_with_logs "glance did not become ready"
+		fi
 	fi
 	t2=$(now_ms)
-	log "up: install $(((t1 - t0) / 1000))s, configure+start $(((t2 - t1) / 1000))s"
+	registry_start
+	t3=$(now_ms)
+	log "up: install $(((t1 - t0) / 1000))s, configure+start $(((t2 - t1) / 1000))s, registries+oras $(((t3 - t2) / 1000))s"
 	log "keystone $KS_URL/v3, glance $GL_URL; clouds: admin ck ck-vo-alpha ck-vo-beta alice bob"
+	log "registries https://127.0.0.1:$REG_PORT (anonymous), https://127.0.0.1:$REG_AUTH_PORT (user $REG_USER)"
 	log "eval \"\$($0 env)\""
 }
 
+cmd_registry_up() {
+	local t0
+	t0=$(now_ms)
+	lock
+	if registry_ready; then
+		log "registries already up ($(($(now_ms) - t0)) ms)"
+		return 0
+	fi
+	install_packages "${REGISTRY_PACKAGES[@]}"
+	registry_start
+	log "registries https://127.0.0.1:$REG_PORT (anonymous), https://127.0.0.1:$REG_AUTH_PORT (user $REG_USER) in $((($(now_ms) - t0) / 1000))s"
+	log "eval \"\$($0 env)\""
+}
+
+cmd_registry_down() {
+	stop registry-auth
+	stop registry-anon
+}
+
 cmd_down() {
+	cmd_registry_down
 	stop glance
 	stop keystone
 }
@@ -559,27 +877,68 @@ cmd_status() {
 		echo "not ready"
 		rc=1
 	fi
+	registry_status || rc=1
 	return "$rc"
 }
 
+# registry_status prints the registries' lines of `status`.
+registry_status() {
+	local rc=0 name
+	if [[ ! -s $REG_ENV ]]; then
+		echo "registries never started (run '$0 up' or '$0 registry-up')"
+		return 1
+	fi
+	registry_load
+	for name in registry-anon registry-auth; do
+		if running "$name"; then
+			printf '%-14s running (pid %s)\n' "$name" "$(<"$(pidfile "$name")")"
+		else
+			printf '%-14s stopped\n' "$name"
+			rc=1
+		fi
+	done
+	if ((rc == 0)) && registries_answer; then
+		echo "registries ready: https://127.0.0.1:$REG_PORT (anonymous), https://127.0.0.1:$REG_AUTH_PORT (htpasswd)"
+	else
+		echo "registries not ready"
+		rc=1
+	fi
+	if oras_ok; then
+		echo "oras      $ORAS (v$ORAS_VERSION)"
+	else
+		echo "oras      missing (v$ORAS_VERSION)"
+		rc=1
+	fi
+	return "$rc"
+}
+
+# cmd_env prints the cloud's variables when it was set up, the registries' when they were,
+# and fails when neither was.
 cmd_env() {
-	[[ -s $STATE/clouds.yaml ]] || die "no $STATE/clouds.yaml: run '$0 up' first"
-	printf 'export OS_CLIENT_CONFIG_FILE=%q\n' "$STATE/clouds.yaml"
-	printf 'export OS_CLOUD=ck\n'
+	[[ -s $STATE/clouds.yaml || -s $REG_ENV ]] || die "no $STATE/clouds.yaml: run '$0 up' first"
+	if [[ -s $STATE/clouds.yaml ]]; then
+		printf 'export OS_CLIENT_CONFIG_FILE=%q\n' "$STATE/clouds.yaml"
+		printf 'export OS_CLOUD=ck\n'
+	fi
 	printf 'export CK_DEVCLOUD_DIR=%q\n' "$STATE"
 	if [[ -s $STATE/ids.env ]]; then
 		sed 's/^/export /' "$STATE/ids.env"
+	fi
+	if [[ -s $REG_ENV ]]; then
+		grep -v -e '^#' -e '^CK_DEVCLOUD_REGISTRY_SECRET=' "$REG_ENV" | sed 's/^/export /'
 	fi
 }
 
 case "${1:-}" in
 up) cmd_up ;;
+registry-up) cmd_registry_up ;;
 down) cmd_down ;;
+registry-down) cmd_registry_down ;;
 status) cmd_status ;;
 env) cmd_env ;;
 logs) cmd_logs ;;
 *)
-	sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 	;;
 esac
