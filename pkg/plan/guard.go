@@ -11,12 +11,22 @@ import (
 // show what would have happened, and must then apply nothing.
 type GuardError struct {
 	Action Action `json:"action"`
-	Count  int    `json:"count"` // changes of Action in the plan
-	Limit  int    `json:"limit"` // the most allowed
+	// Count is the number of changes of Action in the plan; for retire,
+	// plus the unshares (--share-mode members), which take an image away
+	// from a VO as a retirement does.
+	Count int `json:"count"`
+	Limit int `json:"limit"` // the most allowed
+	// Unshare is how many of Count are unshares.
+	Unshare int `json:"unshare,omitempty"`
 }
 
-// Error says how many images the plan would retire and what the limit is.
+// Error says how many images the plan would retire (or unshare) and what
+// the limit is.
 func (e *GuardError) Error() string {
+	if e.Unshare > 0 {
+		return fmt.Sprintf("plan would retire %d images and unshare %d, %d in all, more than the limit of %d (%s); nothing was changed",
+			e.Count-e.Unshare, e.Unshare, e.Count, e.Limit, e.Flag())
+	}
 	return fmt.Sprintf("plan would %s %d images, more than the limit of %d (%s); nothing was changed", e.Action, e.Count, e.Limit, e.Flag())
 }
 
