@@ -306,6 +306,7 @@ func (st *Stats) countNotice(kind NoticeKind) {
 		st.Unproven++
 	case NoticeDeactivated:
 		st.Deactivated++
+		st.Unusable++ // not active: a part of Unusable
 	}
 }
 

@@ -466,7 +466,7 @@ func TestBuildScenarioHasEveryActionAndReason(t *testing.T) {
 	if got := brief(p); !reflect.DeepEqual(got, want) {
 		t.Errorf("changes:\n got  %q\n want %q", got, want)
 	}
-	wantStats := plan.Stats{Create: 2, Replace: 1, Update: 2, Retire: 6, Adopt: 1, Unchanged: 2, Managed: 16, Ignored: 4, Kept: 1, Retired: 1, Unusable: 1, Unproven: 1, Deactivated: 1}
+	wantStats := plan.Stats{Create: 2, Replace: 1, Update: 2, Retire: 6, Adopt: 1, Unchanged: 2, Managed: 16, Ignored: 4, Kept: 1, Retired: 1, Unusable: 2, Unproven: 1, Deactivated: 1}
 	if p.Stats != wantStats {
 		t.Errorf("stats = %+v, want %+v", p.Stats, wantStats)
 	}

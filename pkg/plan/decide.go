@@ -225,7 +225,7 @@ func (b *builder) finish() (*Plan, error) {
 	// An unshare takes an image away from a VO's users as a retirement
 	// does, so both count against one limit.
 	if limit := b.policy.retireLimit(b.currentCK); limit >= 0 && p.Stats.Retire+p.Stats.Unshare > limit {
-		p.Blocked = &GuardError{Action: ActionRetire, Count: p.Stats.Retire + p.Stats.Unshare, Limit: limit, Unshare: p.Stats.Unshare}
+		p.Blocked = &GuardError{Action: ActionRetire, Count: p.Stats.Retire, Limit: limit, Unshare: p.Stats.Unshare}
 		return p, p.Blocked
 	}
 	return p, nil

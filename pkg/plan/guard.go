@@ -11,12 +11,10 @@ import (
 // show what would have happened, and must then apply nothing.
 type GuardError struct {
 	Action Action `json:"action"`
-	// Count is the number of changes of Action in the plan; for retire,
-	// plus the unshares (--share-mode members), which take an image away
-	// from a VO as a retirement does.
-	Count int `json:"count"`
-	Limit int `json:"limit"` // the most allowed
-	// Unshare is how many of Count are unshares.
+	Count  int    `json:"count"` // changes of Action in the plan
+	Limit  int    `json:"limit"` // the most allowed, for Count and Unshare together
+	// Unshare counts the unshares (--share-mode members) of a retire guard:
+	// they take an image away from a VO's users as a retirement does.
 	Unshare int `json:"unshare,omitempty"`
 }
 
@@ -25,7 +23,7 @@ type GuardError struct {
 func (e *GuardError) Error() string {
 	if e.Unshare > 0 {
 		return fmt.Sprintf("plan would retire %d images and unshare %d, %d in all, more than the limit of %d (%s); nothing was changed",
-			e.Count-e.Unshare, e.Unshare, e.Count, e.Limit, e.Flag())
+			e.Count, e.Unshare, e.Count+e.Unshare, e.Limit, e.Flag())
 	}
 	return fmt.Sprintf("plan would %s %d images, more than the limit of %d (%s); nothing was changed", e.Action, e.Count, e.Limit, e.Flag())
 }

@@ -185,7 +185,8 @@ type Stats struct {
 	// current, never patched, retired or deleted.
 	Unproven int `json:"unproven"`
 	// Deactivated counts ck's images an operator deactivated
-	// (NoticeDeactivated): nothing is planned for their key.
+	// (NoticeDeactivated): nothing is planned for their key. They are
+	// counted in Unusable too.
 	Deactivated int `json:"deactivated"`
 }
 

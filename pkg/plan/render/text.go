@@ -193,7 +193,7 @@ func (t *textWriter) summary(p *plan.Plan) {
 		{st.Kept, "image of failed or skipped lists", "images of failed or skipped lists"},
 		{st.OutOfScope, "image of lists not in this run", "images of lists not in this run"},
 		{st.Retired, "already retired", "already retired"},
-		{st.Unusable, "image not active", "images not active"},
+		{st.Unusable - st.Deactivated, "image not active", "images not active"},
 		{st.Unproven, "image whose bytes Glance does not prove", "images whose bytes Glance does not prove"},
 		{st.Deactivated, "image deactivated by an operator", "images deactivated by an operator"},
 		{st.Ignored, "image not ck's", "images not ck's"},
@@ -209,7 +209,7 @@ func (t *textWriter) summary(p *plan.Plan) {
 	if b := p.Blocked; b != nil {
 		what := fmt.Sprintf("%s %d images", b.Action, b.Count)
 		if b.Unshare > 0 {
-			what = fmt.Sprintf("retire %d images and unshare %d, %d in all", b.Count-b.Unshare, b.Unshare, b.Count)
+			what = fmt.Sprintf("retire %d images and unshare %d, %d in all", b.Count, b.Unshare, b.Count+b.Unshare)
 		}
 		t.printf("%s the plan would %s, more than the limit of %d (%s). Nothing will be changed.\n",
 			t.paint(ansiBold+ansiRed, "Blocked:"), what, b.Limit, b.Flag())
