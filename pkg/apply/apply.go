@@ -224,12 +224,12 @@ func (o Options) run(ctx context.Context, c plan.Change) Outcome {
 			if err == nil && c.Action == plan.ActionReplace {
 				// The new image is active: only now retire the old one, so
 				// users never see a window without the image.
-				if _, perr := g.UpdateImage(ctx, c.GlanceImageID, patch(c.Patch)); perr != nil {
+				if _, perr := g.UpdateImage(ctx, c.GlanceImageID, o.patch(c.Patch)); perr != nil {
 					err = fmt.Errorf("retire replaced image %s: %w", c.GlanceImageID, perr)
 				}
 			}
 		case plan.ActionUpdateMetadata, plan.ActionRetire, plan.ActionAdopt:
-			_, err = g.UpdateImage(ctx, c.GlanceImageID, patch(c.Patch))
+			_, err = g.UpdateImage(ctx, c.GlanceImageID, o.patch(c.Patch))
 		case plan.ActionDelete:
 			err = deleteImage(ctx, g, c)
 		case plan.ActionShare:
@@ -268,10 +268,16 @@ func restartable(err error) bool {
 }
 
 // patch converts the plan's patch to Glance's; Old is for people only.
-func patch(ops []plan.PatchOp) []glance.Patch {
+// ck_retired gets the time of applying, not the plan's: a plan saved by
+// ck diff --out may be applied hours later, and prune's grace period runs
+// from when the image was really hidden.
+func (o Options) patch(ops []plan.PatchOp) []glance.Patch {
 	out := make([]glance.Patch, len(ops))
 	for i, op := range ops {
 		out[i] = glance.Patch{Op: op.Op, Path: op.Path, Value: op.Value}
+		if op.Path == "/"+plan.PropRetired && op.Op != plan.OpRemove {
+			out[i].Value = o.Now().UTC().Format(time.RFC3339)
+		}
 	}
 	return out
 }

@@ -38,7 +38,7 @@ func (f *fakeGlance) CreateImage(_ context.Context, spec glance.CreateSpec) (gla
 	f.nextID++
 	id := fmt.Sprintf("img-%d", f.nextID)
 	img := &glance.Image{ID: id, Name: spec.Name, Status: "queued", DiskFormat: spec.DiskFormat, ContainerFormat: spec.ContainerFormat,
-		Visibility: spec.Visibility, MinRAM: spec.MinRAM, Tags: spec.Tags, Properties: spec.Properties}
+		Visibility: spec.Visibility, Hidden: spec.Hidden, MinRAM: spec.MinRAM, Tags: spec.Tags, Properties: spec.Properties}
 	f.images[id] = img
 	f.log("create " + id)
 	return *img, nil
@@ -82,6 +82,10 @@ func (f *fakeGlance) UpdateImage(_ context.Context, id string, ops []glance.Patc
 	for _, op := range ops {
 		if op.Path == "/os_hidden" {
 			img.Hidden = op.Value == true
+			continue
+		}
+		if op.Path == "/visibility" {
+			img.Visibility = fmt.Sprint(op.Value)
 			continue
 		}
 		if img.Properties == nil {

@@ -146,10 +146,14 @@ func (o Options) transfer(ctx context.Context, g Glance, c plan.Change) (id stri
 		return img.ID, downloaded.n.Load(), err
 	}
 	// Verified: only now may users see it.
-	if _, err := g.UpdateImage(ctx, img.ID, []glance.Patch{
+	show := []glance.Patch{
 		{Op: glance.OpRemove, Path: "/" + plan.PropUnverified},
 		{Op: glance.OpReplace, Path: "/os_hidden", Value: false},
-	}); err != nil {
+	}
+	if img.Visibility != d.Visibility {
+		show = append(show, glance.Patch{Op: glance.OpReplace, Path: "/visibility", Value: d.Visibility})
+	}
+	if _, err := g.UpdateImage(ctx, img.ID, show); err != nil {
 		return img.ID, downloaded.n.Load(), fmt.Errorf("unhide the verified image: %w", err)
 	}
 	return img.ID, downloaded.n.Load(), nil
@@ -177,6 +181,13 @@ func (o Options) createSpec(d *plan.Desired, disk *transfer.Disk, p upload) glan
 		// An ISO boots as a CD-ROM: its size says nothing of the disk needed.
 		minDisk = max(minDisk, int((p.vsize+gib-1)/gib))
 	}
+	visibility := d.Visibility
+	if o.Method == MethodWebDownload {
+		// Glance fetches and activates the bytes itself, before ck can
+		// check them; a hidden image is still usable by id by everyone its
+		// visibility reaches, so it stays private until it is verified.
+		visibility = "private"
+	}
 	return glance.CreateSpec{
 		// Hidden until its bytes are verified: a run killed mid-upload
 		// (SIGKILL, a reboot) leaves nothing in users' image lists, and
@@ -185,7 +196,7 @@ func (o Options) createSpec(d *plan.Desired, disk *transfer.Disk, p upload) glan
 		Name:            d.Name,
 		DiskFormat:      p.diskFormat,
 		ContainerFormat: "bare",
-		Visibility:      d.Visibility,
+		Visibility:      visibility,
 		MinRAM:          d.MinRAM,
 		MinDisk:         minDisk,
 		Tags:            d.Tags,

@@ -2,9 +2,7 @@ package plan
 
 import (
 	"slices"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/ck-sync/ck/pkg/glance"
 )
@@ -12,7 +10,7 @@ import (
 // Properties the tools ck replaces wrote on their images (spec §7): ck reads
 // them to find the images it may adopt instead of downloading them again.
 // They only identify an image: whether its bytes are the listed ones is
-// decided by Glance's own os_hash_value (see adoptable).
+// decided by Glance's own os_hash_value (see holds).
 const (
 	// cloudkeeper-os (1.x; see research/cloudkeeper.md §3).
 	PropCKOSListID  = "APPLIANCE_IMAGE_LIST_ID" // list dc:identifier
@@ -60,27 +58,6 @@ func legacyOf(img glance.Image) (legacy, bool) {
 	return legacy{}, false
 }
 
-// glanceSHA512 returns the sha512 Glance computed of img's bytes when it
-// did (os_hash_algo sha512), else "". Only Glance's own hash says which bytes
-// are really there: the checksums the old tools recorded (atrope's
-// image_hash, cloudkeeper-os's sl:checksum:sha512 and APPLIANCE_ATTRIBUTES)
-// are ordinary properties any member of the project can write on an image
-// of their own, so ck never trusts them.
-func glanceSHA512(img glance.Image) string {
-	if strings.EqualFold(img.HashAlgo, "sha512") && img.HashValue != "" {
-		return strings.ToLower(img.HashValue)
-	}
-	return ""
-}
-
-// adoptable reports whether the legacy image holds exactly the listed
-// bytes: Glance computed a sha512 equal to the list's, and the size is
-// the list's.
-func adoptable(img glance.Image, d Desired) bool {
-	sum := glanceSHA512(img)
-	return sum != "" && sum == d.SHA512 && img.Size == d.Size
-}
-
 // tagsWith returns tags plus tag, sorted, without duplicates.
 func tagsWith(tags []string, tag string) []string {
 	out := append(slices.Clone(tags), tag)
@@ -101,39 +78,13 @@ func AdoptPatch(img glance.Image, d Desired) []PatchOp {
 	return append(ops, MetadataPatch(img, d)...)
 }
 
-// LegacyRetirePatch returns the patch that makes an old tool's image whose
-// bytes differ from the list's ck's, and retires it at now: ck's tag and
-// identity, the checksum (only when Glance computed a sha512) and size of
-// what it really holds (so it is never taken for the listed image),
-// ck_retired, hidden. ck prune deletes it after
-// the grace period like any image ck retired.
-func LegacyRetirePatch(img glance.Image, d Desired, now time.Time) []PatchOp {
-	ops := []PatchOp{{Op: OpReplace, Path: "/tags", Value: tagsWith(img.Tags, d.Tags[0]), Old: slices.Clone(img.Tags)}}
-	set := func(k, v string) {
-		if v == "" {
-			return
-		}
-		if old, ok := img.Properties[k]; ok {
-			ops = append(ops, PatchOp{Op: OpReplace, Path: "/" + k, Value: v, Old: old})
-			return
-		}
-		ops = append(ops, PatchOp{Op: OpAdd, Path: "/" + k, Value: v})
-	}
-	set(PropListID, d.Properties[PropListID])
-	set(PropImageID, d.Properties[PropImageID])
-	set(PropListURL, d.Properties[PropListURL])
-	set(PropSHA512, glanceSHA512(img))
-	if img.Size > 0 {
-		set(PropSize, strconv.FormatInt(img.Size, 10))
-	}
-	return append(ops, RetirePatch(img, now)...)
-}
-
-// adoptOrReplace plans the listed image of key k, which ck does not have,
-// from an old tool's image when one is there: adopt when its bytes are the
-// listed ones, otherwise upload the listed image and then retire the old
-// one as ck's (replace). false when no old tool's image fits.
-func (b *builder) adoptOrReplace(k imgKey, base Change, d Desired) bool {
+// adopt plans the listed image of key k, which ck does not have, from an
+// old tool's image when Glance proves one holds the listed bytes: ck's tag
+// and properties are added, nothing is downloaded. An old tool's image
+// whose bytes Glance does not prove is reported and left alone (not
+// retired, never deleted: its properties may be anyone's), and false is
+// returned so that the listed image is created next to it.
+func (b *builder) adopt(k imgKey, base Change, d Desired) bool {
 	var cands []*legacy
 	for i := range b.legacy {
 		l := &b.legacy[i]
@@ -147,27 +98,25 @@ func (b *builder) adoptOrReplace(k imgKey, base Change, d Desired) bool {
 		}
 		cands = append(cands, l)
 	}
-	if len(cands) == 0 {
+	slices.SortFunc(cands, func(x, y *legacy) int { return newestFirst(x.img, y.img) })
+	i := slices.IndexFunc(cands, func(l *legacy) bool { return holds(l.img, d) })
+	if i < 0 {
+		for _, l := range cands {
+			l.used = true
+			n := noticeOf(NoticeLegacyUnproven, l.img, "made by "+string(l.reason)+" for this image, but "+legacyWhy(l.img, d)+": not adopted, left alone; the listed image is uploaded next to it")
+			n.ListID, n.ImageID = k.listID, k.imageID
+			b.plan.Notices = append(b.plan.Notices, n)
+		}
 		return false
 	}
-	slices.SortFunc(cands, func(x, y *legacy) int { return newestFirst(x.img, y.img) })
-	c := base
-	c.GlanceImageID = cands[0].img.ID
-	pick := cands[0]
-	if i := slices.IndexFunc(cands, func(l *legacy) bool { return adoptable(l.img, d) }); i >= 0 {
-		pick = cands[i]
-		c.Action, c.Reason, c.GlanceImageID = ActionAdopt, pick.reason, pick.img.ID
-		c.Patch = AdoptPatch(pick.img, d)
-	} else {
-		c.Action, c.Reason, c.Desired = ActionReplace, ReasonLegacyDiffers, &d
-		c.Patch = LegacyRetirePatch(pick.img, d, b.now)
-	}
+	pick := cands[i]
 	pick.used = true
+	c := base
+	c.Action, c.Reason, c.GlanceImageID = ActionAdopt, pick.reason, pick.img.ID
+	c.Patch = AdoptPatch(pick.img, d)
 	b.plan.Inputs.Images = append(b.plan.Inputs.Images, ImageFingerprint{ID: pick.img.ID, UpdatedAt: pick.img.UpdatedAt.UTC()})
 	b.add(c)
-	if c.Action == ActionAdopt {
-		b.share(base, pick.img, d)
-	}
+	b.share(base, pick.img, d)
 	return true
 }
 

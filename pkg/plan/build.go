@@ -33,7 +33,8 @@ func Build(lists []ListInput, observed []glance.Image, p Policy, now time.Time) 
 		protectedURLs: map[string]bool{},
 		protectedKeys: map[imgKey]bool{},
 		unreadable:    map[listKey]bool{},
-		seen:          map[listKey]string{},
+		dropMembers:   map[listKey]bool{},
+		frozen:        map[imgKey]bool{},
 		managed:       map[string]bool{},
 		desiredIDs:    map[imgIDKey]int{},
 		plan: &Plan{
@@ -56,10 +57,17 @@ func Build(lists []ListInput, observed []glance.Image, p Policy, now time.Time) 
 			b.managed[in.Project] = true
 		}
 	}
-	for _, in := range ordered {
-		if err := b.addList(in); err != nil {
+	sums := make([]ListSummary, len(ordered))
+	for i, in := range ordered {
+		sum, err := b.summarize(in)
+		if err != nil {
 			return nil, err
 		}
+		sums[i] = sum
+	}
+	copyOf := resolveCopies(ordered, sums)
+	for i, in := range ordered {
+		b.addList(in, sums[i], copyOf[i])
 	}
 	groups := b.observe(observed)
 	b.decide(groups)
@@ -96,9 +104,14 @@ type builder struct {
 	// with a skipped entry without an id, any of whose images it may be.
 	protectedKeys map[imgKey]bool
 	unreadable    map[listKey]bool
-	seen          map[listKey]string // list → source that provided it
-	managed       map[string]bool
-	currentCK     int // usable, non-retired ck images: the base of the retire limit
+	// dropMembers holds the lists of --share-mode members whose VO left the
+	// mapping: their images stay, but lose every member.
+	dropMembers map[listKey]bool
+	// frozen holds the keys with an image an operator deactivated: nothing
+	// is planned for them.
+	frozen    map[imgKey]bool
+	managed   map[string]bool
+	currentCK int // vouched, usable, non-retired ck images: the base of the retire limit
 	// legacy holds the old tools' images that ck may adopt (Policy.Adopt);
 	// desiredIDs counts desired images per (project, image id), because
 	// atrope's images name no list id.
@@ -108,7 +121,9 @@ type builder struct {
 	plan *Plan
 }
 
-func (b *builder) addList(in ListInput) error {
+// summarize decides what a list's status is for this plan: a valid list
+// past its expiry is expired, one without a project is skipped.
+func (b *builder) summarize(in ListInput) (ListSummary, error) {
 	id := in.id()
 	sum := ListSummary{Source: in.Source, ListID: id, Status: in.Status, Project: in.Project, Reason: in.Reason}
 	if in.List != nil {
@@ -121,7 +136,7 @@ func (b *builder) addList(in ListInput) error {
 	switch in.Status {
 	case ListValid:
 		if in.List == nil || id == "" {
-			return fmt.Errorf("plan: list %s: status valid without a parsed list and its id", in.Source)
+			return sum, fmt.Errorf("plan: list %s: status valid without a parsed list and its id", in.Source)
 		}
 		if !in.List.Expires.IsZero() && !b.now.Before(in.List.Expires) {
 			sum.Status = ListExpired
@@ -134,7 +149,7 @@ func (b *builder) addList(in ListInput) error {
 		}
 	case ListFailed, ListSkipped:
 	default:
-		return fmt.Errorf("plan: list %s: unknown status %q", in.Source, in.Status)
+		return sum, fmt.Errorf("plan: list %s: unknown status %q", in.Source, in.Status)
 	}
 	if (sum.Status == ListValid || sum.Status == ListExpired) && in.Project == "" {
 		sum.Status = ListSkipped
@@ -144,22 +159,25 @@ func (b *builder) addList(in ListInput) error {
 		}
 		sum.Reason = cmp.Or(in.Reason, fmt.Sprintf("no project mapped for VO %q", vo))
 	}
-	lk := listKey{in.Project, id}
-	if sum.Status == ListValid || sum.Status == ListExpired {
-		if other, dup := b.seen[lk]; dup {
-			// The list is read through other; this copy adds nothing and,
-			// having been read, protects nothing either.
-			sum.Status = ListSkipped
-			sum.Reason = "same list as " + other + " for the same project"
-			b.addSummary(in, sum)
-			return nil
-		}
-		b.seen[lk] = in.Source
+	return sum, nil
+}
+
+func (b *builder) addList(in ListInput, sum ListSummary, copyOf bool) {
+	if copyOf {
+		// The list is read through another copy; this one adds nothing
+		// and, having been read, protects nothing either.
+		b.addSummary(in, sum)
+		return
 	}
+	id := sum.ListID
+	lk := listKey{in.Project, id}
 	switch sum.Status {
 	case ListFailed, ListSkipped:
 		if id != "" {
 			b.protectedIDs[id] = true
+			if in.DropMembers && in.Project != "" {
+				b.dropMembers[lk] = true
+			}
 		} else {
 			b.unknownFailed = true
 		}
@@ -176,7 +194,6 @@ func (b *builder) addList(in ListInput) error {
 		sum.Skipped = b.addSkipped(in, lk)
 	}
 	b.addSummary(in, sum)
-	return nil
 }
 
 func (b *builder) addSummary(in ListInput, sum ListSummary) {
@@ -227,7 +244,8 @@ func (b *builder) addSkipped(in ListInput, lk listKey) []SkippedImage {
 	return out
 }
 
-// observe keeps ck's usable images, grouped by key, and counts the rest.
+// observe keeps ck's usable images whose content ck can vouch for,
+// grouped by key, and counts or reports the rest.
 func (b *builder) observe(observed []glance.Image) map[imgKey][]glance.Image {
 	groups := map[imgKey][]glance.Image{}
 	st := &b.plan.Stats
@@ -244,17 +262,52 @@ func (b *builder) observe(observed []glance.Image) map[imgKey][]glance.Image {
 		}
 		st.Managed++
 		b.plan.Inputs.Images = append(b.plan.Inputs.Images, ImageFingerprint{ID: img.ID, UpdatedAt: img.UpdatedAt.UTC()})
-		if !usable(img) {
+		switch {
+		case img.Status == "deactivated" && !retired(img) && img.Properties[PropUnverified] == "":
+			// An operator's decision (prune deactivates only retired
+			// images): uploading the image again next to it would undo it.
+			if !vouched(img) {
+				b.notice(NoticeUnproven, img, unprovenWhy(img))
+				continue
+			}
+			b.frozen[keyOf(img)] = true
+			b.notice(NoticeDeactivated, img, "deactivated in Glance: ck plans nothing for this image (no new upload, no retirement) until it is reactivated or deleted")
+			continue
+		case !usable(img):
 			st.Unusable++
 			continue
-		}
-		if !retired(img) {
-			b.currentCK++
+		case !vouched(img):
+			b.notice(NoticeUnproven, img, unprovenWhy(img)+"; it may not be ck's: left alone")
+			continue
 		}
 		k := keyOf(img)
 		groups[k] = append(groups[k], img)
 	}
 	return groups
+}
+
+// notice reports img as left alone, and counts it.
+func (b *builder) notice(kind NoticeKind, img glance.Image, detail string) {
+	b.plan.Notices = append(b.plan.Notices, noticeOf(kind, img, detail))
+	b.plan.Stats.countNotice(kind)
+}
+
+func noticeOf(kind NoticeKind, img glance.Image, detail string) Notice {
+	return Notice{
+		Kind: kind, Project: img.Owner, GlanceImageID: img.ID, Name: img.Name, Status: img.Status,
+		ListID: img.Properties[PropListID], ImageID: img.Properties[PropImageID], Detail: detail,
+	}
+}
+
+// countNotice counts a notice in the stats of its kind.
+func (st *Stats) countNotice(kind NoticeKind) {
+	switch kind {
+	case NoticeUnproven:
+		st.Unproven++
+	case NoticeDeactivated:
+		st.Deactivated++
+		st.Unusable++ // not active: a part of Unusable
+	}
 }
 
 func retired(img glance.Image) bool { return img.Properties[PropRetired] != "" }

@@ -39,6 +39,15 @@ func brief(p *plan.Plan) []string {
 	return out
 }
 
+// notices renders a plan's notices as "notice kind project list/image glance-id".
+func notices(p *plan.Plan) []string {
+	out := []string{}
+	for _, n := range p.Notices {
+		out = append(out, fmt.Sprintf("notice %s %s %s/%s %s", n.Kind, n.Project, n.ListID, n.ImageID, n.GlanceImageID))
+	}
+	return out
+}
+
 func valid(src, project string, l *imagelist.List) plan.ListInput {
 	return plan.ListInput{Source: src, Status: plan.ListValid, List: l, Project: project}
 }
@@ -337,14 +346,13 @@ func TestBuild(t *testing.T) {
 			want:     []string{"create new project-a LB/i1"},
 		},
 		{
-			name:     "the same list in two projects gives two images",
-			lists:    []plan.ListInput{valid(srcA, pa, lA2), valid(srcB, pb, lA2)},
-			observed: []glance.Image{gi1},
-			want: []string{
-				"create new project-a LA/i2",
-				"create new project-b LA/i1",
-				"create new project-b LA/i2",
-			},
+			// Identical lists go to one project (it follows from the VO):
+			// two projects mean two lists disagree on what the id is.
+			name:      "one list id sent to two projects fails and changes nothing",
+			lists:     []plan.ListInput{valid(srcA, pa, lA2), valid(srcB, pb, lA2)},
+			observed:  []glance.Image{gi1},
+			want:      []string{},
+			wantStats: func(s plan.Stats) bool { return s.Kept == 1 },
 		},
 		{
 			name:     "a list moved to another project retires its images in the old one",
@@ -442,7 +450,7 @@ func TestBuildScenarioHasEveryActionAndReason(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
-		"replace legacy-differs " + pt.ProjectAlpha + " list-alpha/a-atrope g-atrope",
+		"create new " + pt.ProjectAlpha + " list-alpha/a-atrope",
 		"adopt cloudkeeper-os " + pt.ProjectAlpha + " list-alpha/a-ckos g-ckos",
 		"replace content-changed " + pt.ProjectAlpha + " list-alpha/a-content g-content",
 		"retire duplicate " + pt.ProjectAlpha + " list-alpha/a-dup g-dup-old",
@@ -458,9 +466,17 @@ func TestBuildScenarioHasEveryActionAndReason(t *testing.T) {
 	if got := brief(p); !reflect.DeepEqual(got, want) {
 		t.Errorf("changes:\n got  %q\n want %q", got, want)
 	}
-	wantStats := plan.Stats{Create: 1, Replace: 2, Update: 2, Retire: 6, Adopt: 1, Unchanged: 2, Managed: 14, Ignored: 4, Kept: 1, Retired: 1, Unusable: 1}
+	wantStats := plan.Stats{Create: 2, Replace: 1, Update: 2, Retire: 6, Adopt: 1, Unchanged: 2, Managed: 16, Ignored: 4, Kept: 1, Retired: 1, Unusable: 2, Unproven: 1, Deactivated: 1}
 	if p.Stats != wantStats {
 		t.Errorf("stats = %+v, want %+v", p.Stats, wantStats)
+	}
+	wantNotices := []string{
+		"notice legacy-unproven " + pt.ProjectAlpha + " list-alpha/a-atrope g-atrope",
+		"notice deactivated " + pt.ProjectAlpha + " list-alpha/a-deact g-deact",
+		"notice unproven " + pt.ProjectAlpha + " list-alpha/a-same g-impostor",
+	}
+	if got := notices(p); !reflect.DeepEqual(got, wantNotices) {
+		t.Errorf("notices:\n got  %q\n want %q", got, wantNotices)
 	}
 	var statuses []string
 	for _, l := range p.Lists {

@@ -2,8 +2,8 @@ package plan
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
-	"strconv"
 
 	"github.com/ck-sync/ck/pkg/glance"
 )
@@ -21,6 +21,10 @@ func (b *builder) decide(groups map[imgKey][]glance.Image) {
 		}
 	}
 	for _, k := range keys {
+		if b.frozen[k] {
+			// An operator deactivated this image (reported by observe).
+			continue
+		}
 		var current, old []glance.Image
 		for _, img := range groups[k] {
 			if retired(img) {
@@ -29,14 +33,54 @@ func (b *builder) decide(groups map[imgKey][]glance.Image) {
 				current = append(current, img)
 			}
 		}
-		slices.SortFunc(current, newestFirst)
-		slices.SortFunc(old, newestFirst)
+		current = b.candidates(current)
+		// A retired image is only republished: one Glance proves first.
+		slices.SortFunc(old, func(x, y glance.Image) int { return cmp.Or(provenFirst(x, y), newestFirst(x, y)) })
+		b.currentCK += len(current)
 		if w := b.desired[k]; w != nil {
 			b.decideDesired(k, w, current, old)
 		} else {
 			b.decideUndesired(k, current, old)
 		}
 	}
+}
+
+// candidates returns the images of one key ck may act on, the one to keep
+// first: those Glance proves hold what ck recorded, newest first. Only when
+// there is none do the images ck stored unpacked or converted (vouched for
+// by ck's record alone) count; next to a proven image they are reported and
+// left alone, so that a proven image is never retired for one Glance cannot
+// check, nor the other way round.
+func (b *builder) candidates(imgs []glance.Image) []glance.Image {
+	var sure, recorded []glance.Image
+	for _, img := range imgs {
+		if proven(img) {
+			sure = append(sure, img)
+		} else {
+			recorded = append(recorded, img)
+		}
+	}
+	if len(sure) == 0 {
+		slices.SortFunc(recorded, newestFirst)
+		return recorded
+	}
+	slices.SortFunc(sure, newestFirst)
+	for _, img := range recorded {
+		b.notice(NoticeUnproven, img, fmt.Sprintf("it claims to hold the listed bytes stored as %s (ck_source_format), which Glance cannot check, and image %s, whose bytes Glance proves, has the same identity: left alone",
+			img.Properties[PropSourceFormat], sure[0].ID))
+	}
+	return sure
+}
+
+// provenFirst orders images Glance proves before those it cannot.
+func provenFirst(x, y glance.Image) int {
+	rank := func(img glance.Image) int {
+		if proven(img) {
+			return 0
+		}
+		return 1
+	}
+	return cmp.Compare(rank(x), rank(y))
 }
 
 // decideDesired plans a listed image: create, replace, update, republish
@@ -61,7 +105,7 @@ func (b *builder) decideDesired(k imgKey, w *wanted, current, old []glance.Image
 			return
 		}
 		b.plan.Stats.Retired += len(old)
-		if b.policy.Adopt && b.adoptOrReplace(k, base, d) {
+		if b.policy.Adopt && b.adopt(k, base, d) {
 			return
 		}
 		c := base
@@ -96,18 +140,20 @@ func (b *builder) decideDesired(k imgKey, w *wanted, current, old []glance.Image
 	b.add(c)
 }
 
-// sameBytes compares what ck recorded of an image's content with the list:
-// only the checksum and size decide a re-upload, never the URI or version.
-func sameBytes(img glance.Image, d Desired) bool {
-	return img.Properties[PropSHA512] == d.SHA512 &&
-		img.Properties[PropSize] == strconv.FormatInt(d.Size, 10)
-}
-
 // decideUndesired retires the current images of a key no list wants,
 // unless the safety rules say it must be left alone.
 func (b *builder) decideUndesired(k imgKey, current, old []glance.Image) {
 	b.plan.Stats.Retired += len(old)
 	if len(current) == 0 {
+		return
+	}
+	if b.dropMembers[listKey{k.project, k.listID}] {
+		// The list's VO left the mapping (--share-mode members): the
+		// images stay as they are, without their members.
+		b.plan.Stats.Kept += len(current)
+		for _, img := range current {
+			b.unshareAll(k, img)
+		}
 		return
 	}
 	reason, ok := b.retireReason(k, current)
@@ -175,8 +221,11 @@ func (b *builder) finish() (*Plan, error) {
 	sortChanges(p.Changes)
 	p.Stats.count(p.Changes)
 	sortInputs(&p.Inputs)
-	if limit := b.policy.retireLimit(b.currentCK); limit >= 0 && p.Stats.Retire > limit {
-		p.Blocked = &GuardError{Action: ActionRetire, Count: p.Stats.Retire, Limit: limit}
+	sortNotices(p.Notices)
+	// An unshare takes an image away from a VO's users as a retirement
+	// does, so both count against one limit.
+	if limit := b.policy.retireLimit(b.currentCK); limit >= 0 && p.Stats.Retire+p.Stats.Unshare > limit {
+		p.Blocked = &GuardError{Action: ActionRetire, Count: p.Stats.Retire, Limit: limit, Unshare: p.Stats.Unshare}
 		return p, p.Blocked
 	}
 	return p, nil
@@ -214,5 +263,15 @@ func sortChanges(changes []Change) {
 			cmp.Compare(x.Project, y.Project), cmp.Compare(x.ListID, y.ListID),
 			cmp.Compare(x.ImageID, y.ImageID), cmp.Compare(x.Action.rank(), y.Action.rank()),
 			cmp.Compare(x.GlanceImageID, y.GlanceImageID))
+	})
+}
+
+// sortNotices puts notices in a stable order, as sortChanges does changes.
+func sortNotices(ns []Notice) {
+	slices.SortFunc(ns, func(x, y Notice) int {
+		return cmp.Or(
+			cmp.Compare(x.Project, y.Project), cmp.Compare(x.ListID, y.ListID),
+			cmp.Compare(x.ImageID, y.ImageID), cmp.Compare(x.GlanceImageID, y.GlanceImageID),
+			cmp.Compare(x.Kind, y.Kind))
 	})
 }

@@ -12,11 +12,19 @@ import (
 type GuardError struct {
 	Action Action `json:"action"`
 	Count  int    `json:"count"` // changes of Action in the plan
-	Limit  int    `json:"limit"` // the most allowed
+	Limit  int    `json:"limit"` // the most allowed, for Count and Unshare together
+	// Unshare counts the unshares (--share-mode members) of a retire guard:
+	// they take an image away from a VO's users as a retirement does.
+	Unshare int `json:"unshare,omitempty"`
 }
 
-// Error says how many images the plan would retire and what the limit is.
+// Error says how many images the plan would retire (or unshare) and what
+// the limit is.
 func (e *GuardError) Error() string {
+	if e.Unshare > 0 {
+		return fmt.Sprintf("plan would retire %d images and unshare %d, %d in all, more than the limit of %d (%s); nothing was changed",
+			e.Count, e.Unshare, e.Count+e.Unshare, e.Limit, e.Flag())
+	}
 	return fmt.Sprintf("plan would %s %d images, more than the limit of %d (%s); nothing was changed", e.Action, e.Count, e.Limit, e.Flag())
 }
 

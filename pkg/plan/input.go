@@ -26,6 +26,11 @@ type ListInput struct {
 	// members (--share-mode members: one copy in Project, the VO's project
 	// a member); empty in the default per-project copies mode.
 	Members []string
+	// DropMembers marks a list of --share-mode members whose VO is no
+	// longer mapped (Status ListSkipped, Project the shared copies'
+	// project): its images are kept where they are, but every member is
+	// removed from them, so the VO that left loses its access.
+	DropMembers bool
 }
 
 // id returns the list's dc:identifier, from the parsed list if there is one.

@@ -23,6 +23,9 @@ type Plan struct {
 	// Inputs fingerprints what the plan was computed from, so that a saved
 	// plan can be refused once the lists or the images have changed.
 	Inputs Inputs `json:"inputs"`
+	// Notices are the images the plan deliberately leaves alone and that
+	// an operator should look at, each with why (see Notice).
+	Notices []Notice `json:"notices,omitempty"`
 }
 
 // Empty reports whether the plan has no changes to apply.
@@ -84,12 +87,16 @@ const (
 	ReasonDuplicate       Reason = "duplicate"         // retire: a newer current image has the same key
 	ReasonCloudkeeperOS   Reason = "cloudkeeper-os"    // adopt: cloudkeeper-os made it, same sha512
 	ReasonAtrope          Reason = "atrope"            // adopt: atrope made it, same sha512
-	ReasonLegacyDiffers   Reason = "legacy-differs"    // replace: an old tool's image whose bytes differ (or are unknown)
 	ReasonGraceOver       Reason = "grace-over"        // delete: retired longer than --grace ago
 	ReasonAbandoned       Reason = "abandoned"         // delete: an upload that never finished (its run was killed)
 	ReasonNewMember       Reason = "new-member"        // share: the VO's project is not a member yet
 	ReasonMemberPending   Reason = "member-pending"    // share: a member ck can accept for has not accepted
 	ReasonStaleMember     Reason = "stale-member"      // unshare: no listed VO maps to the member project
+
+	// ReasonLegacyDiffers was the replace of an old tool's image whose
+	// bytes Glance did not prove; such an image is now left alone and
+	// reported (NoticeLegacyUnproven). The value stays reserved in format 1.
+	ReasonLegacyDiffers Reason = "legacy-differs"
 )
 
 // Change is one planned change to one image.
@@ -173,4 +180,46 @@ type Stats struct {
 	OutOfScope int `json:"out_of_scope"`
 	Retired    int `json:"retired"`  // ck's images already retired, left for prune
 	Unusable   int `json:"unusable"` // ck's images not active (queued, killed, ...): never current
+	// Unproven counts images carrying ck's marks whose bytes Glance does
+	// not prove to be the ones ck's record names (NoticeUnproven): never
+	// current, never patched, retired or deleted.
+	Unproven int `json:"unproven"`
+	// Deactivated counts ck's images an operator deactivated
+	// (NoticeDeactivated): nothing is planned for their key. They are
+	// counted in Unusable too.
+	Deactivated int `json:"deactivated"`
+}
+
+// NoticeKind says why a Notice's image is left alone.
+type NoticeKind string
+
+// The notice kinds.
+const (
+	// NoticeUnproven: the image carries ck's tag and properties, but Glance
+	// does not prove it holds the bytes they name (any member of the
+	// project can write them on an image of their own). It may not be ck's:
+	// ck neither uses, patches, retires nor deletes it.
+	NoticeUnproven NoticeKind = "unproven"
+	// NoticeDeactivated: an operator deactivated one of ck's images. ck
+	// plans nothing for its key (no upload next to it, no retirement)
+	// until it is reactivated or deleted.
+	NoticeDeactivated NoticeKind = "deactivated"
+	// NoticeLegacyUnproven: cloudkeeper-os or atrope made an image for a
+	// listed image, but Glance does not prove it holds the listed bytes,
+	// so it is not adopted, nor retired or deleted: the listed image is
+	// created next to it.
+	NoticeLegacyUnproven NoticeKind = "legacy-unproven"
+)
+
+// Notice reports one image the plan leaves alone on purpose.
+type Notice struct {
+	Kind          NoticeKind `json:"kind"`
+	Project       string     `json:"project"` // owner project id
+	GlanceImageID string     `json:"glance_image_id"`
+	Name          string     `json:"name,omitempty"`   // the image's Glance name
+	Status        string     `json:"status,omitempty"` // its Glance status
+	ListID        string     `json:"list_id,omitempty"`
+	ImageID       string     `json:"image_id,omitempty"`
+	// Detail says why, with what Glance holds and what was expected.
+	Detail string `json:"detail"`
 }

@@ -83,6 +83,11 @@ func BuildPrune(base *Plan, observed []glance.Image, p PrunePolicy, now time.Tim
 		out.Lists = slices.Clone(base.Lists)
 		out.Inputs.Lists = slices.Clone(base.Inputs.Lists)
 		out.Stats.Kept, out.Stats.OutOfScope = base.Stats.Kept, base.Stats.OutOfScope
+		for _, n := range base.Notices {
+			if n.Kind == NoticeLegacyUnproven { // the others are found again below
+				out.Notices = append(out.Notices, n)
+			}
+		}
 		for _, c := range base.Changes {
 			if c.Action == ActionRetire {
 				out.Changes = append(out.Changes, c)
@@ -117,6 +122,13 @@ func BuildPrune(base *Plan, observed []glance.Image, p PrunePolicy, now time.Tim
 		}
 		out.Stats.Managed++
 		out.Inputs.Images = append(out.Inputs.Images, ImageFingerprint{ID: img.ID, UpdatedAt: img.UpdatedAt.UTC()})
+		if n, ok := pruneNotice(img); ok {
+			// Its bytes are not what its marks say, so it may not be
+			// ck's: never deleted, whatever its age or ck_retired.
+			out.Notices = append(out.Notices, n)
+			out.Stats.countNotice(n.Kind)
+			continue
+		}
 		at, ok := retiredAt(img)
 		reason := ReasonGraceOver
 		switch {
@@ -149,7 +161,8 @@ func BuildPrune(base *Plan, observed []glance.Image, p PrunePolicy, now time.Tim
 	sortChanges(out.Changes)
 	out.Stats.count(out.Changes)
 	sortInputs(&out.Inputs)
-	limit := guardLimit(p.MaxDelete, p.MaxDeletePercent, out.Stats.Managed)
+	sortNotices(out.Notices)
+	limit := guardLimit(p.MaxDelete, p.MaxDeletePercent, out.Stats.Managed-out.Stats.Unproven)
 	if limit >= 0 && out.Stats.Delete > limit {
 		out.Blocked = &GuardError{Action: ActionDelete, Count: out.Stats.Delete, Limit: limit}
 		return out, out.Blocked
@@ -161,4 +174,22 @@ func BuildPrune(base *Plan, observed []glance.Image, p PrunePolicy, now time.Tim
 func retiredAt(img glance.Image) (time.Time, bool) {
 	t, err := time.Parse(time.RFC3339, img.Properties[PropRetired])
 	return t, err == nil
+}
+
+// pruneNotice reports one of ck's images that prune must leave alone
+// whatever its age: one with bytes (active or deactivated) that Glance
+// does not prove, or one an operator deactivated. An image with no bytes
+// yet (queued, saving, killed) has nothing to prove and stays subject to
+// the abandoned rule.
+func pruneNotice(img glance.Image) (Notice, bool) {
+	if img.Status != "active" && img.Status != "deactivated" {
+		return Notice{}, false
+	}
+	if !vouched(img) {
+		return noticeOf(NoticeUnproven, img, unprovenWhy(img)+"; it may not be ck's: never deleted"), true
+	}
+	if img.Status == "deactivated" && !retired(img) && img.Properties[PropUnverified] == "" {
+		return noticeOf(NoticeDeactivated, img, "deactivated in Glance: ck plans nothing for this image until it is reactivated or deleted"), true
+	}
+	return Notice{}, false
 }

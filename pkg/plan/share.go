@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"cmp"
 	"slices"
 
 	"github.com/ck-sync/ck/pkg/glance"
@@ -54,4 +55,21 @@ func (b *builder) share(base Change, img glance.Image, d Desired) int {
 		}
 	}
 	return n
+}
+
+// unshareAll plans the removal of every observed member of img, an image
+// of key k that no VO of the mapping may see any more.
+func (b *builder) unshareAll(k imgKey, img glance.Image) {
+	for _, m := range img.Members {
+		b.add(Change{
+			Action: ActionUnshare, Reason: ReasonStaleMember,
+			Project: k.project, ListID: k.listID, ImageID: k.imageID,
+			Title:         cmp.Or(img.Properties[PropTitle], img.Name),
+			Source:        img.Properties[PropListURL],
+			GlanceImageID: img.ID,
+			Member:        m.ProjectID,
+			Size:          img.Size,
+			SHA512:        img.Properties[PropSHA512],
+		})
+	}
 }

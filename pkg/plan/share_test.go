@@ -2,6 +2,7 @@ package plan_test
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/ck-sync/ck/pkg/glance"
@@ -77,5 +78,56 @@ func TestBuildShareMembers(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Issue 11 item 6: an unshare takes an image away from a VO's users as a
+// retirement does, so unshares count towards --max-retire.
+func TestBuildUnsharesCountTowardsTheRetireGuard(t *testing.T) {
+	const home = "home"
+	img := pt.Image("i1", "CernVM", "1")
+	l := pt.List("l1", "alpha.vo", month, img)
+	in := plan.ListInput{Source: srcA, Status: plan.ListValid, List: l, Project: home, Members: []string{"vo-a"}}
+	d := plan.DesiredImage(l, img, srcA, plan.Policy{})
+	d.Visibility = "shared"
+	g := pt.FromDesired(d, home, "g1", t0)
+	for _, p := range []string{"vo-a", "vo-x", "vo-y"} {
+		g.Members = append(g.Members, glance.Member{ImageID: "g1", ProjectID: p, Status: glance.MemberAccepted})
+	}
+	p, err := plan.Build([]plan.ListInput{in}, []glance.Image{g}, plan.Policy{ManagedProjects: []string{home}, MaxRetire: 1}, now)
+	want := &plan.GuardError{Action: plan.ActionRetire, Count: 0, Limit: 1, Unshare: 2}
+	if p == nil || p.Blocked == nil || *p.Blocked != *want || err == nil {
+		t.Fatalf("Build() = %+v, %v; want blocked by %+v", p, err, want)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "unshare 2") || !strings.Contains(msg, "--max-retire") {
+		t.Errorf("error %q does not say it would unshare 2 images over --max-retire", msg)
+	}
+	if _, err := plan.Build([]plan.ListInput{in}, []glance.Image{g}, plan.Policy{ManagedProjects: []string{home}, MaxRetire: 2}, now); err != nil {
+		t.Errorf("2 unshares with --max-retire 2: %v", err)
+	}
+}
+
+// Issue 11 item 6: when a VO leaves mapping.json in member mode, its
+// list is skipped (nothing is created for it) but the shared copies stay
+// and lose their members, instead of staying shared with the VO.
+func TestBuildDropsMembersOfAnUnmappedVO(t *testing.T) {
+	const home = "home"
+	img := pt.Image("i1", "CernVM", "1")
+	l := pt.List("l1", "alpha.vo", month, img, pt.Image("i2", "Not uploaded yet", "1"))
+	d := plan.DesiredImage(l, img, srcA, plan.Policy{})
+	d.Visibility = "shared"
+	g := pt.FromDesired(d, home, "g1", t0)
+	g.Members = []glance.Member{{ImageID: "g1", ProjectID: "vo-a", Status: glance.MemberAccepted}}
+	in := plan.ListInput{Source: srcA, Status: plan.ListSkipped, List: l, ListID: "l1", Project: home, DropMembers: true,
+		Reason: `no project mapped for VO "alpha.vo"`}
+	p, err := plan.Build([]plan.ListInput{in}, []glance.Image{g}, plan.Policy{ManagedProjects: []string{home}, MaxRetire: -1, FullSet: true}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := brief(p), []string{"unshare stale-member home l1/i1 g1"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("changes %q, want %q", got, want)
+	}
+	if p.Changes[0].Member != "vo-a" || p.Stats.Kept != 1 || p.Lists[0].Status != plan.ListSkipped {
+		t.Errorf("unshare of %q, stats %+v, list %+v: want vo-a unshared, the image kept, the list skipped", p.Changes[0].Member, p.Stats, p.Lists[0])
 	}
 }

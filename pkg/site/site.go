@@ -2,6 +2,7 @@ package site
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -154,6 +155,13 @@ func Observe(ctx context.Context, cfg Config, lists []plan.ListInput) (*State, e
 		case route.Entry != nil && unresolved[route.Entry.VO] != "":
 			st.Lists[i].Status = plan.ListFailed
 			st.Lists[i].Reason = unresolved[route.Entry.VO]
+		case members && route.Skip != "":
+			// The VO left the mapping: nothing is created for its list, but
+			// its shared copies lose their members (the VO's access).
+			st.Lists[i].Status = plan.ListSkipped
+			st.Lists[i].Reason = route.Skip + "; --share-mode members: its images stay in the shared project and lose their members"
+			st.Lists[i].Project = home
+			st.Lists[i].DropMembers = true
 		case route.Entry != nil && members:
 			st.Lists[i].Project = home
 			if vo := byVO[route.Entry.VO]; vo != home {
@@ -312,14 +320,35 @@ func (r *resolver) entry(ctx context.Context, e mapping.Entry) (string, error) {
 		return e.Project, nil
 	}
 	if r.cfg.ShareMode == ShareMembers {
-		// A member project needs no role of ck's: its id is taken as given.
-		return e.Project, nil
+		return r.memberProject(ctx, e.Project)
 	}
 	id, err := r.byName(ctx, e.Project, "Default")
 	if err != nil {
 		return "", fmt.Errorf("project %q is neither the id of a project the user has a role on nor a project name in domain Default: %w", e.Project, err)
 	}
 	return id, nil
+}
+
+// memberProject checks a --share-mode members project id on which the
+// clouds.yaml user has no role: it needs none to be an image member, but it
+// must exist. A mistyped id would otherwise be shared with nobody while the
+// VO's real project, no longer mapped, lost its membership. Keystone tells
+// only a user allowed to read the project (e.g. an admin); for any other,
+// ck cannot tell a typo from a project it has no role in, and fails closed.
+func (r *resolver) memberProject(ctx context.Context, id string) (string, error) {
+	p, err := r.base.Project(ctx, id)
+	switch {
+	case err == nil:
+		if p.Name != "" {
+			r.names[p.ID] = p.Name
+		}
+		return p.ID, nil
+	case errors.Is(err, glance.ErrNotFound):
+		return "", fmt.Errorf("project %q: Keystone knows no project with that id (nothing is shared or unshared for this VO)", id)
+	case errors.Is(err, glance.ErrForbidden):
+		return "", fmt.Errorf("project %q is not one of the clouds.yaml user's projects, and Keystone does not let the user look it up, so ck cannot tell it from a mistyped id (nothing is shared or unshared for this VO): give the user a role in it, name a cloud scoped to it (\"cloud\"), or run ck as a user that may read projects", id)
+	}
+	return "", fmt.Errorf("project %q: %w", id, err)
 }
 
 // byName scopes a token to the named project and keeps the connection.

@@ -6,13 +6,17 @@ package diff_test
 // passes that as --tag, so parallel tests never see each other's images.
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha512"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -24,7 +28,8 @@ import (
 )
 
 // writeList signs a HEPiX list of VO vo holding qcow2 images (by
-// dc:identifier) into dir, as AppDB would.
+// dc:identifier) into dir, as AppDB would; image img of list id holds the
+// bytes listBytes(id, img).
 func writeList(t *testing.T, dir, id, vo string, images ...string) clitest.List {
 	t.Helper()
 	specs := make([]clitest.ImageSpec, 0, len(images))
@@ -32,14 +37,19 @@ func writeList(t *testing.T, dir, id, vo string, images ...string) clitest.List 
 		specs = append(specs, clitest.ImageSpec{
 			ID:    img,
 			URI:   "https://images.ck-test.example/" + img + ".qcow2",
-			Props: map[string]string{"hv:format": "QCOW2", "hv:size": "1048576"},
+			Data:  listBytes(id, img),
+			Props: map[string]string{"hv:format": "QCOW2"},
 		})
 	}
 	return clitest.WriteList(t, dir, id, vo, specs...)
 }
 
-// seed creates an active image as ck would have from d, changed by edit.
-func seed(t *testing.T, ctx context.Context, svc *glance.Service, d plan.Desired, edit func(*glance.CreateSpec)) glance.Image {
+// listBytes are the bytes of image img of list id.
+func listBytes(id, img string) []byte { return []byte("ck diff test bytes of " + id + "/" + img) }
+
+// seed creates an active image as ck would have from d, holding data
+// (Glance's os_hash_value is what ck's plan trusts), changed by edit.
+func seed(t *testing.T, ctx context.Context, svc *glance.Service, d plan.Desired, data []byte, edit func(*glance.CreateSpec)) glance.Image {
 	t.Helper()
 	spec := glance.CreateSpec{
 		Name: d.Name, DiskFormat: "raw", ContainerFormat: "bare", Visibility: d.Visibility,
@@ -52,10 +62,27 @@ func seed(t *testing.T, ctx context.Context, svc *glance.Service, d plan.Desired
 	if err != nil {
 		t.Fatalf("seed %s: %v", spec.Name, err)
 	}
-	if err := svc.Upload(ctx, img.ID, strings.NewReader("ck diff test bytes")); err != nil {
+	if err := svc.Upload(ctx, img.ID, bytes.NewReader(data)); err != nil {
 		t.Fatalf("seed %s: upload: %v", spec.Name, err)
 	}
 	return img
+}
+
+// seedListed creates the image ck would have made for image img of l, as
+// listed, changed by edit.
+func (fx *fixture) seedListed(t *testing.T, svc *glance.Service, l clitest.List, img string, edit func(*glance.CreateSpec)) glance.Image {
+	t.Helper()
+	return seed(t, fx.Ctx, svc, fx.Desired(t, l, img), listBytes(l.List.ID, img), edit)
+}
+
+// asOtherBytes makes a seeded image one ck uploaded for an older version
+// of the list: it holds data, and ck_sha512 and ck_size say so.
+func asOtherBytes(data []byte) func(*glance.CreateSpec) {
+	return func(s *glance.CreateSpec) {
+		sum := sha512.Sum512(data)
+		s.Properties[plan.PropSHA512] = hex.EncodeToString(sum[:])
+		s.Properties[plan.PropSize] = strconv.Itoa(len(data))
+	}
 }
 
 // fixture is a test's namespace, files and flags (clitest's, with a page
@@ -111,38 +138,38 @@ func TestIntegrationDiff(t *testing.T) {
 	beta := writeList(t, fx.Dir, tag+"-beta", "beta.vo", "b1", "b2")
 
 	// Project vo-alpha, mapped by id.
-	a1 := seed(t, ctx, env.VOAlpha, fx.Desired(t, alpha, "a1"), nil)
-	a2 := seed(t, ctx, env.VOAlpha, fx.Desired(t, alpha, "a2"), func(s *glance.CreateSpec) {
-		s.Properties[plan.PropSHA512] = strings.Repeat("0", 128) // the list's bytes changed
-	})
-	a3 := seed(t, ctx, env.VOAlpha, fx.Desired(t, alpha, "a3"), func(s *glance.CreateSpec) {
+	a1 := fx.seedListed(t, env.VOAlpha, alpha, "a1", nil)
+	oldA2 := []byte("the bytes a2 had in the list's previous version")
+	a2 := seed(t, ctx, env.VOAlpha, fx.Desired(t, alpha, "a2"), oldA2, asOtherBytes(oldA2)) // the list's bytes changed
+	a3 := fx.seedListed(t, env.VOAlpha, alpha, "a3", func(s *glance.CreateSpec) {
 		s.Name = "old title"
 		s.Properties[plan.PropTitle] = "old title"
 	})
-	a6 := seed(t, ctx, env.VOAlpha, fx.Desired(t, alpha, "a6"), func(s *glance.CreateSpec) { s.Hidden = true })
+	a6 := fx.seedListed(t, env.VOAlpha, alpha, "a6", func(s *glance.CreateSpec) { s.Hidden = true })
 	gone := fx.Desired(t, alpha, "a1")
+	a1Bytes := listBytes(alpha.List.ID, "a1")
 	gone.Properties[plan.PropImageID] = "a5"
-	a5 := seed(t, ctx, env.VOAlpha, gone, nil) // no longer listed
+	a5 := seed(t, ctx, env.VOAlpha, gone, a1Bytes, nil) // no longer listed
 	gone.Properties[plan.PropImageID] = "a7"
-	seed(t, ctx, env.VOAlpha, gone, func(s *glance.CreateSpec) { // retired earlier
+	seed(t, ctx, env.VOAlpha, gone, a1Bytes, func(s *glance.CreateSpec) { // retired earlier
 		s.Properties[plan.PropRetired] = "2026-05-01T00:00:00Z"
 		s.Hidden = true
 	})
 	gone.Properties[plan.PropImageID] = "a8"
-	seed(t, ctx, env.VOAlpha, gone, func(s *glance.CreateSpec) { // a server snapshot
+	seed(t, ctx, env.VOAlpha, gone, a1Bytes, func(s *glance.CreateSpec) { // a server snapshot
 		s.Properties[plan.PropImageType] = "snapshot"
 	})
-	seed(t, ctx, env.VOAlpha, plan.Desired{Name: env.Name("foreign-alpha"), Visibility: "private", Tags: []string{tag}}, nil)
+	seed(t, ctx, env.VOAlpha, plan.Desired{Name: env.Name("foreign-alpha"), Visibility: "private", Tags: []string{tag}}, []byte("foreign"), nil)
 
 	// Project vo-beta (domain egi), mapped by name and domain.
-	b1 := seed(t, ctx, env.VOBeta, fx.Desired(t, beta, "b1"), nil)
+	b1 := fx.seedListed(t, env.VOBeta, beta, "b1", nil)
 	goneB := fx.Desired(t, beta, "b1")
 	goneB.Properties[plan.PropImageID] = "b3"
-	b3 := seed(t, ctx, env.VOBeta, goneB, nil)
-	seed(t, ctx, env.VOBeta, fx.Desired(t, beta, "b1"), func(s *glance.CreateSpec) {
+	b3 := seed(t, ctx, env.VOBeta, goneB, listBytes(beta.List.ID, "b1"), nil)
+	fx.seedListed(t, env.VOBeta, beta, "b1", func(s *glance.CreateSpec) {
 		s.Properties[plan.PropImageType] = "snapshot"
 	})
-	seed(t, ctx, env.VOBeta, plan.Desired{Name: env.Name("foreign-beta"), Visibility: "private", Tags: []string{tag}}, nil)
+	seed(t, ctx, env.VOBeta, plan.Desired{Name: env.Name("foreign-beta"), Visibility: "private", Tags: []string{tag}}, []byte("foreign"), nil)
 
 	before := fx.snapshot(t)
 	if len(before) != 12 {
@@ -250,11 +277,11 @@ func TestIntegrationDiff(t *testing.T) {
 func TestIntegrationDiffUnreachableList(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t)
-	env, ctx, tag := fx.Env, fx.Ctx, fx.Tag
+	env, tag := fx.Env, fx.Tag
 	alpha := writeList(t, fx.Dir, tag+"-alpha", "alpha.vo", "a1")
 	lost := writeList(t, fx.Dir, tag+"-lost", "alpha.vo", "l1")
-	seed(t, ctx, env.VOAlpha, fx.Desired(t, alpha, "a1"), nil)
-	l1 := seed(t, ctx, env.VOAlpha, fx.Desired(t, lost, "l1"), nil)
+	fx.seedListed(t, env.VOAlpha, alpha, "a1", nil)
+	l1 := fx.seedListed(t, env.VOAlpha, lost, "l1", nil)
 	if err := os.Remove(lost.Path); err != nil {
 		t.Fatal(err)
 	}
@@ -294,10 +321,10 @@ func TestIntegrationDiffUnreachableList(t *testing.T) {
 func TestIntegrationDiffNoChangesAndUnmapped(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t)
-	env, ctx, tag := fx.Env, fx.Ctx, fx.Tag
+	env, tag := fx.Env, fx.Tag
 	beta := writeList(t, fx.Dir, tag+"-beta", "beta.vo", "b1", "b2")
-	seed(t, ctx, env.VOBeta, fx.Desired(t, beta, "b1"), nil)
-	seed(t, ctx, env.VOBeta, fx.Desired(t, beta, "b2"), nil)
+	fx.seedListed(t, env.VOBeta, beta, "b1", nil)
+	fx.seedListed(t, env.VOBeta, beta, "b2", nil)
 
 	code, stdout, stderr := fx.run(t, "--exit-code", beta.Path)
 	if code != 0 || !strings.Contains(stdout, "No changes.") || !strings.Contains(stdout, "2 images up to date") {
@@ -338,7 +365,7 @@ func TestIntegrationDiffNoChangesAndUnmapped(t *testing.T) {
 func TestIntegrationDiffStaleMappingEntry(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t)
-	env, ctx, tag := fx.Env, fx.Ctx, fx.Tag
+	env, tag := fx.Env, fx.Tag
 	m := fmt.Sprintf(`{
   "alpha.vo": {"project": %q},
   "beta.vo": {"project": "vo-beta", "domain": "egi"},
@@ -349,7 +376,7 @@ func TestIntegrationDiffStaleMappingEntry(t *testing.T) {
 		t.Fatal(err)
 	}
 	beta := writeList(t, fx.Dir, tag+"-beta", "beta.vo", "b1")
-	seed(t, ctx, env.VOBeta, fx.Desired(t, beta, "b1"), nil)
+	fx.seedListed(t, env.VOBeta, beta, "b1", nil)
 	ghost := writeList(t, fx.Dir, tag+"-ghost", "ghost.vo", "g1")
 
 	code, stdout, stderr := fx.run(t, "-o", "json", beta.Path, ghost.Path)

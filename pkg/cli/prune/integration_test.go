@@ -14,6 +14,7 @@ import (
 	"github.com/ck-sync/ck/pkg/cli/clitest"
 	"github.com/ck-sync/ck/pkg/cli/cmdutil"
 	"github.com/ck-sync/ck/pkg/glance"
+	"github.com/ck-sync/ck/pkg/glance/glancetest"
 	"github.com/ck-sync/ck/pkg/plan"
 )
 
@@ -37,26 +38,33 @@ func TestIntegrationPrune(t *testing.T) {
 		d.Properties[plan.PropImageID] = id
 		return d
 	}
-	current := fx.Seed(t, env.VOAlpha, fx.Desired(t, alpha, "a1"), nil, nil)
-	old := fx.Seed(t, env.VOAlpha, as("a0"), nil, retiredAt(8*day))
-	young := fx.Seed(t, env.VOAlpha, as("a-young"), nil, retiredAt(6*day))
-	protected := fx.Seed(t, env.VOAlpha, as("a-protected"), nil, retiredAt(9*day))
+	// ck's images hold the listed bytes: Glance's hash is what proves it.
+	a1 := []byte(alpha.List.ID + "/a1") // clitest's default bytes of a1
+	current := fx.Seed(t, env.VOAlpha, fx.Desired(t, alpha, "a1"), a1, nil)
+	old := fx.Seed(t, env.VOAlpha, as("a0"), a1, retiredAt(8*day))
+	young := fx.Seed(t, env.VOAlpha, as("a-young"), a1, retiredAt(6*day))
+	protected := fx.Seed(t, env.VOAlpha, as("a-protected"), a1, retiredAt(9*day))
 	if _, err := env.VOAlpha.UpdateImage(ctx, protected.ID, []glance.Patch{{Op: glance.OpReplace, Path: "/protected", Value: true}}); err != nil {
 		t.Fatal(err)
 	}
-	unsubscribed := fx.Seed(t, env.VOAlpha, fx.Desired(t, gone, "g1"), nil, nil)
+	unsubscribed := fx.Seed(t, env.VOAlpha, fx.Desired(t, gone, "g1"), []byte(gone.List.ID+"/g1"), nil)
 	// Not ck's: ck's properties without ck's tag, and a server snapshot.
-	foreign := fx.Seed(t, env.VOAlpha, as("a-foreign"), nil, func(s *glance.CreateSpec) {
+	foreign := fx.Seed(t, env.VOAlpha, as("a-foreign"), a1, func(s *glance.CreateSpec) {
 		retiredAt(30 * day)(s)
 		s.Tags = []string{"someone-else"}
 	})
-	snapshot := fx.Seed(t, env.VOAlpha, as("a-snapshot"), nil, func(s *glance.CreateSpec) {
+	snapshot := fx.Seed(t, env.VOAlpha, as("a-snapshot"), a1, func(s *glance.CreateSpec) {
 		retiredAt(30 * day)(s)
 		s.Properties[plan.PropImageType] = "snapshot"
 	})
+	// Issue 11 item 1: alice, a member of vo-alpha, uploads her own bytes
+	// with ck's tag and properties copied, ck_retired a month ago: prune
+	// must not delete it (it reports it instead).
+	alice := env.Connect(t, glancetest.CloudAlice, "")
+	forged := fx.Seed(t, alice, as("a-forged"), []byte("alice's own bytes"), retiredAt(30*day))
 	untouched := func(t *testing.T) {
 		t.Helper()
-		for _, want := range []glance.Image{foreign, snapshot, current} {
+		for _, want := range []glance.Image{foreign, snapshot, current, forged} {
 			got, ok := fx.Get(t, want.ID)
 			if !ok || got.Status != "active" || !got.UpdatedAt.Equal(want.UpdatedAt) {
 				t.Errorf("image %s (%s) was touched: present %v, status %q, updated %v (was %v)", want.ID, want.Name, ok, got.Status, got.UpdatedAt, want.UpdatedAt)
@@ -83,6 +91,9 @@ func TestIntegrationPrune(t *testing.T) {
 		slices.Sort(got)
 		if !slices.Equal(got, want) {
 			t.Errorf("changes:\n got %q\nwant %q", got, want)
+		}
+		if len(p.Notices) != 1 || p.Notices[0].GlanceImageID != forged.ID || p.Notices[0].Kind != plan.NoticeUnproven {
+			t.Errorf("notices = %+v, want alice's image %s reported as unproven", p.Notices, forged.ID)
 		}
 		if img, _ := fx.Get(t, old.ID); img.Status != "active" {
 			t.Errorf("dry run touched %s: status %s", old.ID, img.Status)
@@ -138,7 +149,7 @@ func TestIntegrationPruneUnreadableList(t *testing.T) {
 	t.Parallel()
 	fx := clitest.New(t)
 	lost := fx.WriteList(t, fx.Tag+"-lost", "alpha.vo", clitest.ImageSpec{ID: "l1"})
-	img := fx.Seed(t, fx.Env.VOAlpha, fx.Desired(t, lost, "l1"), nil, nil)
+	img := fx.Seed(t, fx.Env.VOAlpha, fx.Desired(t, lost, "l1"), []byte(lost.List.ID+"/l1"), nil)
 	subs := fx.Subscribe(t, lost)
 	if err := writeGarbage(lost.Path); err != nil {
 		t.Fatal(err)

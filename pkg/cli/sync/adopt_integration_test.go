@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/ck-sync/ck/pkg/cli/clitest"
 	"github.com/ck-sync/ck/pkg/glance"
@@ -49,9 +48,12 @@ func (s *adoptServer) hits(path string) int {
 	return s.count[path]
 }
 
+// adoptFixture is clitest's fixture with a lookup of ck's current image.
+type adoptFixture struct{ *clitest.Fixture }
+
 func TestIntegrationAdopt(t *testing.T) {
 	t.Parallel()
-	fx := clitest.New(t)
+	fx := &adoptFixture{clitest.New(t)}
 	env, tag := fx.Env, fx.Tag
 	bytesCKOS := []byte(strings.Repeat("cloudkeeper-os image bytes\n", 100))
 	bytesAtrope := []byte(strings.Repeat("atrope image bytes\n", 100))
@@ -107,16 +109,26 @@ func TestIntegrationAdopt(t *testing.T) {
 		t.Fatalf("exit %d; stdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 	var got []string
-	for _, c := range clitest.PlanLine(t, stdout).Changes {
+	p := clitest.PlanLine(t, stdout)
+	for _, c := range p.Changes {
 		got = append(got, clitest.Brief(c))
 	}
+	// Issue 11 item 5: cloudkeeper-os's image of idMismatch holds other
+	// bytes than the list's: it is not adopted, and no longer tagged,
+	// retired and later deleted either (its properties prove nothing, any
+	// member could have written them); the listed image is uploaded next
+	// to it and the old one reported.
 	want := []string{
 		"adopt atrope " + idAtrope + " " + atrope.ID,
 		"adopt cloudkeeper-os " + idCKOS + " " + ckos.ID,
-		"replace legacy-differs " + idMismatch + " " + mismatch.ID,
+		"create new " + idMismatch,
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("changes:\n got %q\nwant %q", got, want)
+	}
+	if len(p.Notices) != 1 || p.Notices[0].Kind != plan.NoticeLegacyUnproven || p.Notices[0].GlanceImageID != mismatch.ID ||
+		!strings.Contains(p.Notices[0].Detail, "is not the list's sha512") {
+		t.Errorf("notices = %+v, want the mismatched cloudkeeper-os image reported", p.Notices)
 	}
 	if n := srv.hits("/ckos") + srv.hits("/atrope"); n != 0 {
 		t.Errorf("adoption made %d requests to the image server, want 0", n)
@@ -142,10 +154,12 @@ func TestIntegrationAdopt(t *testing.T) {
 	if img, _ := fx.Get(t, atrope.ID); !slices.Contains(img.Tags, "atrope") || img.Properties[plan.PropAtropeHash] == "" {
 		t.Errorf("atrope's own tag and properties were removed: %v %v", img.Tags, img.Properties)
 	}
-	old, _ := fx.Get(t, mismatch.ID)
-	if !plan.IsCK(old, tag, managed) || old.Properties[plan.PropRetired] != clitest.Now.Format(time.RFC3339) || !old.Hidden ||
-		old.Properties[plan.PropSHA512] != mismatch.HashValue {
-		t.Errorf("mismatched legacy image was not retired as ck's: hidden %v, properties %v", old.Hidden, old.Properties)
+	if old, _ := fx.Get(t, mismatch.ID); !old.UpdatedAt.Equal(mismatch.UpdatedAt) || old.Hidden || slices.Contains(old.Tags, tag) {
+		t.Errorf("mismatched legacy image was touched: updated %v (was %v), hidden %v, tags %v, properties %v",
+			old.UpdatedAt, mismatch.UpdatedAt, old.Hidden, old.Tags, old.Properties)
+	}
+	if cur := fx.currentOf(t, idMismatch); cur.ID == mismatch.ID || cur.HashValue != l.List.Images[2].SHA512 {
+		t.Errorf("the listed image %s was not uploaded next to the old one: current %s (hash %.16s)", idMismatch, cur.ID, cur.HashValue)
 	}
 
 	// Adopted, the site is in sync: nothing more to do, nothing downloaded.
@@ -156,4 +170,24 @@ func TestIntegrationAdopt(t *testing.T) {
 	if n := srv.hits("/ckos") + srv.hits("/atrope"); n != 0 {
 		t.Errorf("%d requests to the image server for adopted images, want 0", n)
 	}
+}
+
+// currentOf returns ck's one current image of imageID in the fixture's
+// namespace, failing the test if there is not exactly one.
+func (fx *adoptFixture) currentOf(t *testing.T, imageID string) glance.Image {
+	t.Helper()
+	imgs, err := fx.Env.Admin.ListImages(fx.Ctx, glance.ListFilter{Tag: fx.Tag})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cur []glance.Image
+	for _, img := range imgs {
+		if img.Properties[plan.PropImageID] == imageID && img.Properties[plan.PropRetired] == "" {
+			cur = append(cur, img)
+		}
+	}
+	if len(cur) != 1 {
+		t.Fatalf("image %s: %d current images, want 1", imageID, len(cur))
+	}
+	return cur[0]
 }

@@ -95,26 +95,106 @@ func TestIntegrationShareMembers(t *testing.T) {
 		t.Errorf("after the move: members %v, want %v", got, want)
 	}
 
-	t.Run("no role in the member project: left pending and reported", func(t *testing.T) {
-		// bob's own project is vo-beta; he has no role in vo-alpha.
-		m := fmt.Sprintf(`{"alpha.vo": {"project": %q}}`, env.ProjectVOAlpha)
+	writeMapping := func(t *testing.T, m string) {
+		t.Helper()
 		if err := os.WriteFile(fx.Mapping, []byte(m), 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+
+	// Issue 11 item 6: a member project id Keystone does not know (here a
+	// typo) fails its VO's list: nothing is shared with it, and the VO's
+	// real project, no longer named, is not unshared.
+	t.Run("unknown member project: an error, nothing unshared", func(t *testing.T) {
+		const typo = "0123456789abcdef0123456789abcdef"
+		writeMapping(t, fmt.Sprintf(`{"alpha.vo": {"project": %q}, "beta.vo": {"project": %q}}`, typo, env.ProjectVOBeta))
+		code, stdout, stderr := fx.Run(t, "sync", "--share-mode", "members", "-o", "json", la.Path, lb.Path)
+		if code != 3 {
+			t.Fatalf("exit %d, want 3; stdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+		}
+		p := clitest.PlanLine(t, stdout)
+		for _, c := range p.Changes {
+			t.Errorf("unexpected change %s member %s", clitest.Brief(c), c.Member)
+		}
+		for _, l := range p.Lists {
+			if l.ListID == la.List.ID && (l.Status != plan.ListFailed || !strings.Contains(l.Reason, typo)) {
+				t.Errorf("list %s: %s (%s), want failed naming project %s", l.ListID, l.Status, l.Reason, typo)
+			}
+		}
+		if got := members(t, env.CK, env.ProjectCK); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("members %v, want them unchanged: %v", got, want)
+		}
+	})
+
+	// Issue 11 item 6: a VO removed from mapping.json loses its membership;
+	// the image stays (nothing is created for the VO's list either).
+	t.Run("VO removed from the mapping: membership removed, image kept", func(t *testing.T) {
+		writeMapping(t, fmt.Sprintf(`{"beta.vo": {"project": %q}}`, env.ProjectVOBeta))
+		code, stdout, stderr := fx.Run(t, "sync", "--share-mode", "members", "-o", "json", la.Path, lb.Path)
+		if code != 3 { // the unmapped VO's list is reported as skipped
+			t.Fatalf("exit %d, want 3; stdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+		}
+		var got []string
+		for _, c := range clitest.PlanLine(t, stdout).Changes {
+			got = append(got, string(c.Action)+" "+string(c.Reason)+" "+c.ImageID+" "+c.Member)
+		}
+		if wantChanges := []string{"unshare stale-member " + tag + "-s1 " + env.ProjectVOBeta}; !slices.Equal(got, wantChanges) {
+			t.Errorf("changes %q, want %q", got, wantChanges)
+		}
+		want[tag+"-s1"] = []string{}
+		if got := members(t, env.CK, env.ProjectCK); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("members %v, want %v", got, want)
+		}
+		imgs, err := env.CK.ListImages(ctx, glance.ListFilter{Tag: tag, Owner: env.ProjectCK})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, img := range imgs {
+			if img.Status != "active" || img.Properties[plan.PropRetired] != "" {
+				t.Errorf("image %s: status %s, ck_retired %q: want it kept", img.Properties[plan.PropImageID], img.Status, img.Properties[plan.PropRetired])
+			}
+		}
+	})
+
+	t.Run("no role in the member project and no right to look it up: an error", func(t *testing.T) {
+		// bob's own project is vo-beta; he has no role in vo-alpha, and
+		// Keystone does not let him read it: ck cannot tell a typo.
+		writeMapping(t, fmt.Sprintf(`{"alpha.vo": {"project": %q}}`, env.ProjectVOAlpha))
 		code, stdout, stderr := fx.Run(t, "sync", "--os-cloud", glancetest.CloudBob, "--share-mode", "members", la.Path)
+		if code != 3 || !strings.Contains(stdout, "cannot tell it from a mistyped id") {
+			t.Fatalf("exit %d, want 3 and the list failed; stdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+		}
+		if imgs, _ := env.VOBeta.ListImages(ctx, glance.ListFilter{Tag: tag, Owner: env.ProjectVOBeta}); len(imgs) != 0 {
+			t.Errorf("bob's project got %d images", len(imgs))
+		}
+	})
+
+	t.Run("no role in the member project, known to Keystone: left pending and reported", func(t *testing.T) {
+		// admin has a role in project admin only, but may read every
+		// project in Keystone.
+		home := env.Admin.ProjectID()
+		writeMapping(t, fmt.Sprintf(`{"alpha.vo": {"project": %q}}`, env.ProjectVOAlpha))
+		code, stdout, stderr := fx.Run(t, "sync", "--os-cloud", glancetest.CloudAdmin, "--share-mode", "members", la.Path)
 		if code != 0 {
 			t.Fatalf("exit %d; stdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 		}
 		if !strings.Contains(stderr, "left pending") {
 			t.Errorf("the pending member is not reported:\n%s", stderr)
 		}
-		wantBob := map[string][]string{tag + "-s1": {env.ProjectVOAlpha + ":pending"}}
-		if got := members(t, env.VOBeta, env.ProjectVOBeta); fmt.Sprint(got) != fmt.Sprint(wantBob) {
-			t.Errorf("bob's copy: members %v, want %v", got, wantBob)
+		wantAdmin := map[string][]string{tag + "-s1": {env.ProjectVOAlpha + ":pending"}}
+		if got := members(t, env.Admin, home); fmt.Sprint(got) != fmt.Sprint(wantAdmin) {
+			t.Errorf("admin's copy: members %v, want %v", got, wantAdmin)
 		}
-		code, stdout, _ = fx.Run(t, "diff", "--os-cloud", glancetest.CloudBob, "--share-mode", "members", "--exit-code", la.Path)
+		code, stdout, _ = fx.Run(t, "diff", "--os-cloud", glancetest.CloudAdmin, "--share-mode", "members", "--exit-code", la.Path)
 		if code != 0 || !strings.Contains(stdout, "1 image member pending") {
 			t.Errorf("diff: exit %d, want 0 and the pending member counted:\n%s", code, stdout)
+		}
+		// A project Keystone does not know, told apart from one ck has no
+		// role in because admin may read projects.
+		writeMapping(t, `{"alpha.vo": {"project": "0123456789abcdef0123456789abcdef"}}`)
+		code, stdout, stderr = fx.Run(t, "diff", "--os-cloud", glancetest.CloudAdmin, "--share-mode", "members", la.Path)
+		if code != 3 || !strings.Contains(stdout, "Keystone knows no project with that id") {
+			t.Errorf("unknown project: exit %d, want 3 naming it; stdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 		}
 	})
 }

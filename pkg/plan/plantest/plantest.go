@@ -75,7 +75,10 @@ func CKImage(list *imagelist.List, img imagelist.Image, source, project, glanceI
 	return FromDesired(plan.DesiredImage(list, img, source, p), project, glanceID, created)
 }
 
-// FromDesired returns the Glance image that uploading d would produce.
+// FromDesired returns the Glance image that uploading d would produce:
+// Glance's own sha512 and size are d's, so the image is proven to hold
+// what its ck_sha512 and ck_size say. WithGlanceHash makes it hold other
+// bytes, as an image someone else uploaded with ck's marks copied would.
 func FromDesired(d plan.Desired, project, glanceID string, created time.Time) glance.Image {
 	return glance.Image{
 		ID: glanceID, Name: d.Name, Owner: project, Status: "active",
@@ -86,6 +89,14 @@ func FromDesired(d plan.Desired, project, glanceID string, created time.Time) gl
 		HashAlgo: "sha512", HashValue: d.SHA512,
 		CreatedAt: created, UpdatedAt: created,
 	}
+}
+
+// WithGlanceHash returns img as Glance would show it holding other bytes:
+// os_hash_algo algo, os_hash_value sum (e.g. SHA("forged")) and size bytes.
+// Its properties, ck's marks included, are unchanged.
+func WithGlanceHash(img glance.Image, algo, sum string, size int64) glance.Image {
+	img.HashAlgo, img.HashValue, img.Size = algo, sum, size
+	return img
 }
 
 // Apply returns observed after applying every change of p in memory, the

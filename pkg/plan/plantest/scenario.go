@@ -26,8 +26,11 @@ const (
 	SourceOld   = "https://vmcaster.example.org/store/vo/old.vo/image.list"
 )
 
-// Scenario returns inputs whose plan holds every action and every reason,
-// a failed and a skipped list, kept, ignored, unusable and retired images.
+// Scenario returns inputs whose plan holds every action and every reason
+// Build plans, a failed and a skipped list, kept, ignored, unusable and
+// retired images, and one image of each notice kind: an impostor (ck's
+// marks on other bytes), an image an operator deactivated, and an old
+// tool's image whose bytes Glance does not prove.
 func Scenario() ([]plan.ListInput, []glance.Image, plan.Policy) {
 	pol := plan.Policy{Tag: "ck", ManagedProjects: []string{ProjectAlpha, ProjectBeta}, MaxRetire: -1, FullSet: true, Adopt: true}
 	month := Now.Add(30 * 24 * time.Hour)
@@ -44,8 +47,9 @@ func Scenario() ([]plan.ListInput, []glance.Image, plan.Policy) {
 	imgExp = WithRaw(imgExp)
 	imgGone := Image("a-gone", "CentOS 6", "1")
 	imgCKOS := Image("a-ckos", "CernVM 4", "1")      // cloudkeeper-os has it: adopt
-	imgAtrope := Image("a-atrope", "Debian 11", "2") // atrope has older bytes: replace
-	alpha := List("list-alpha", "alpha.vo", month, imgNew, imgContent, imgMeta, imgSame, imgRepub, imgDup, imgExp, imgCKOS, imgAtrope)
+	imgAtrope := Image("a-atrope", "Debian 11", "2") // atrope has older bytes: created next to it
+	imgDeact := Image("a-deact", "openSUSE 15", "1") // an operator deactivated ck's image
+	alpha := List("list-alpha", "alpha.vo", month, imgNew, imgContent, imgMeta, imgSame, imgRepub, imgDup, imgExp, imgCKOS, imgAtrope, imgDeact)
 
 	beta := List("list-beta", "beta.vo", Now.Add(-24*time.Hour), Image("b-1", "Beta image", "1"))
 	gamma := List("list-gamma", "gamma.vo", month, Image("g-1", "Gamma image", "1"))
@@ -85,6 +89,12 @@ func Scenario() ([]plan.ListInput, []glance.Image, plan.Policy) {
 	elsewhere := CKImage(alpha, imgSame, SourceAlpha, ProjectOther, "g-other-project", t0, pol)
 	snapshot := CKImage(alpha, imgSame, SourceAlpha, ProjectAlpha, "g-snapshot", t0, pol)
 	snapshot.Properties[plan.PropImageType] = "snapshot"
+	// A member's upload of other bytes with ck's tag and properties copied,
+	// newer than ck's: it must neither win nor be touched.
+	impostor := WithGlanceHash(CKImage(alpha, imgSame, SourceAlpha, ProjectAlpha, "g-impostor", Now.Add(-time.Hour), pol), "sha512", SHA("forged"), 1<<20)
+	impostor.Visibility = "private"
+	deact := CKImage(alpha, imgDeact, SourceAlpha, ProjectAlpha, "g-deact", t0, pol)
+	deact.Status = "deactivated"
 
 	observed := []glance.Image{
 		CKImage(alpha, oldContent, SourceAlpha, ProjectAlpha, "g-content", t0, pol),
@@ -101,7 +111,7 @@ func Scenario() ([]plan.ListInput, []glance.Image, plan.Policy) {
 		CKImage(beta, beta.Images[0], SourceBeta, ProjectBeta, "g-beta", t0, pol),
 		CKImage(gamma, gamma.Images[0], SourceGamma, ProjectBeta, "g-gamma", t0, pol),
 		CKImage(old, old.Images[0], SourceOld, ProjectAlpha, "g-old", t0, pol),
-		foreign, tagOnly, elsewhere, snapshot, ckos, atrope,
+		foreign, tagOnly, elsewhere, snapshot, ckos, atrope, impostor, deact,
 	}
 	return lists, observed, pol
 }

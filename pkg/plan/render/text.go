@@ -68,6 +68,12 @@ func Text(w io.Writer, p *plan.Plan, opts TextOptions) error {
 		}
 		t.list(l)
 	}
+	for i, n := range p.Notices {
+		if i == 0 && first {
+			t.printf("\n")
+		}
+		t.notice(n)
+	}
 	t.printf("\n")
 	t.summary(p)
 	return t.err
@@ -153,6 +159,12 @@ func (t *textWriter) list(l plan.ListSummary) {
 	t.printf("%s %-8s %s  %s: %s%s\n", t.paint(ansiYellow, "  !"), l.Status, id, l.Source, reason, effect)
 }
 
+// notice prints an image the plan leaves alone on purpose, and why.
+func (t *textWriter) notice(n plan.Notice) {
+	t.printf("%s %-8s %s  project %s  %s/%s  glance %s (%s): %s\n", t.paint(ansiYellow, "  !"), n.Kind,
+		strconv.Quote(n.Name), t.project(n.Project), short(n.ListID), short(n.ImageID), n.GlanceImageID, n.Status, n.Detail)
+}
+
 func (t *textWriter) summary(p *plan.Plan) {
 	st := p.Stats
 	if p.Empty() {
@@ -181,7 +193,9 @@ func (t *textWriter) summary(p *plan.Plan) {
 		{st.Kept, "image of failed or skipped lists", "images of failed or skipped lists"},
 		{st.OutOfScope, "image of lists not in this run", "images of lists not in this run"},
 		{st.Retired, "already retired", "already retired"},
-		{st.Unusable, "image not active", "images not active"},
+		{st.Unusable - st.Deactivated, "image not active", "images not active"},
+		{st.Unproven, "image whose bytes Glance does not prove", "images whose bytes Glance does not prove"},
+		{st.Deactivated, "image deactivated by an operator", "images deactivated by an operator"},
 		{st.Ignored, "image not ck's", "images not ck's"},
 		{st.Pending, "image member pending (no role to accept in its project)", "image members pending (no role to accept in their projects)"},
 	} {
@@ -193,8 +207,12 @@ func (t *textWriter) summary(p *plan.Plan) {
 		t.printf("Left alone: %s.\n", strings.Join(left, ", "))
 	}
 	if b := p.Blocked; b != nil {
-		t.printf("%s the plan would %s %d images, more than the limit of %d (%s). Nothing will be changed.\n",
-			t.paint(ansiBold+ansiRed, "Blocked:"), b.Action, b.Count, b.Limit, b.Flag())
+		what := fmt.Sprintf("%s %d images", b.Action, b.Count)
+		if b.Unshare > 0 {
+			what = fmt.Sprintf("retire %d images and unshare %d, %d in all", b.Count, b.Unshare, b.Count+b.Unshare)
+		}
+		t.printf("%s the plan would %s, more than the limit of %d (%s). Nothing will be changed.\n",
+			t.paint(ansiBold+ansiRed, "Blocked:"), what, b.Limit, b.Flag())
 	}
 }
 

@@ -1,0 +1,115 @@
+package plan
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/ck-sync/ck/pkg/glance"
+)
+
+// What an image holds is decided here, and only here. Every property of a
+// Glance image, ck's own tag and ck_sha512 included, can be written by any
+// member of the image's project on an image of their own; only the hash and
+// size Glance computed of the bytes it stores cannot be forged. So an image
+// counts as holding some bytes only when Glance says so (glanceHolds), and
+// decide, adopt and prune all ask through the functions below.
+
+// PropSourceFormat is the property ck writes (pkg/apply) to say what the
+// download was, outermost layer first ("qcow2", "gzip+qcow2", "ova+vmdk").
+// When it differs from the image's disk_format, ck stored other bytes than
+// the list's (unpacked or converted): see transformed.
+const PropSourceFormat = "ck_source_format"
+
+// glanceSHA512 returns the sha512 Glance computed of img's bytes when it
+// did (os_hash_algo sha512), else "". The checksums the old tools recorded
+// (atrope's image_hash, cloudkeeper-os's sl:checksum:sha512 and
+// APPLIANCE_ATTRIBUTES) and ck's own ck_sha512 are ordinary properties, so
+// they never stand in for it.
+func glanceSHA512(img glance.Image) string {
+	if strings.EqualFold(img.HashAlgo, "sha512") && img.HashValue != "" {
+		return strings.ToLower(img.HashValue)
+	}
+	return ""
+}
+
+// glanceHolds reports whether Glance itself proves that img holds the
+// bytes with this sha512 and size. It is the one test of content the
+// planner has; a second kind of digest (a registry layer's sha256) would be
+// added here.
+func glanceHolds(img glance.Image, sha512 string, size int64) bool {
+	sum := glanceSHA512(img)
+	return sum != "" && sum == strings.ToLower(sha512) && img.Size == size
+}
+
+// holds reports whether Glance proves img holds d's bytes.
+func holds(img glance.Image, d Desired) bool { return glanceHolds(img, d.SHA512, d.Size) }
+
+// proven reports whether Glance proves that img holds the bytes ck's
+// record on it names (ck_sha512 and ck_size): an image ck uploaded as
+// listed, or a copy of exactly those bytes, which is as good.
+func proven(img glance.Image) bool {
+	size, err := strconv.ParseInt(img.Properties[PropSize], 10, 64)
+	return err == nil && glanceHolds(img, img.Properties[PropSHA512], size)
+}
+
+// transformed reports whether ck's record says it stored img unpacked or
+// converted (ck_source_format names more than the stored disk_format), and
+// Glance hashed what it stores. Glance's hash is then of other bytes than
+// the list's, so nothing but the record links the two: such an image is
+// vouched for by ck's record only, never preferred over a proven one
+// (candidates) and reported when one exists.
+func transformed(img glance.Image) bool {
+	f := img.Properties[PropSourceFormat]
+	return f != "" && f != img.DiskFormat && glanceSHA512(img) != ""
+}
+
+// vouched reports whether ck may treat img as holding what its record
+// says: proven by Glance, or stored transformed.
+func vouched(img glance.Image) bool { return proven(img) || transformed(img) }
+
+// sameBytes compares the bytes ck's record on a vouched image names with
+// the list's: only the checksum and size decide a re-upload, never the URI
+// or version. For a proven image the record is what Glance holds.
+func sameBytes(img glance.Image, d Desired) bool {
+	return img.Properties[PropSHA512] == d.SHA512 &&
+		img.Properties[PropSize] == strconv.FormatInt(d.Size, 10)
+}
+
+// unprovenWhy says, with the observed and expected values, why Glance does
+// not prove that img holds what its ck_sha512 and ck_size say.
+func unprovenWhy(img glance.Image) string {
+	sum := glanceSHA512(img)
+	switch {
+	case sum == "":
+		return fmt.Sprintf("Glance computed no sha512 of its bytes (os_hash_algo %q), so its ck_sha512 %s cannot be checked",
+			img.HashAlgo, short(img.Properties[PropSHA512]))
+	case sum != strings.ToLower(img.Properties[PropSHA512]):
+		return fmt.Sprintf("Glance's os_hash_value %s is not its ck_sha512 %s", short(sum), short(img.Properties[PropSHA512]))
+	}
+	return fmt.Sprintf("Glance's size %d is not its ck_size %q", img.Size, img.Properties[PropSize])
+}
+
+// legacyWhy says why Glance does not prove that an old tool's image holds
+// d's bytes.
+func legacyWhy(img glance.Image, d Desired) string {
+	sum := glanceSHA512(img)
+	switch {
+	case sum == "":
+		return fmt.Sprintf("Glance computed no sha512 of its bytes (os_hash_algo %q); the checksums the old tool recorded are not evidence", img.HashAlgo)
+	case sum != d.SHA512:
+		return fmt.Sprintf("Glance's os_hash_value %s is not the list's sha512 %s", short(sum), short(d.SHA512))
+	}
+	return fmt.Sprintf("Glance's size %d is not the list's %d", img.Size, d.Size)
+}
+
+// short keeps enough of a hex digest to tell two apart in a message.
+func short(sum string) string {
+	if sum == "" {
+		return `""`
+	}
+	if len(sum) > 16 {
+		return sum[:16] + "…"
+	}
+	return sum
+}
