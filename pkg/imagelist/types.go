@@ -69,6 +69,14 @@ type Image struct {
 	// Raw is the whole hv:image object exactly as received (compact JSON),
 	// unknown keys included; it feeds APPLIANCE_ATTRIBUTES.
 	Raw json.RawMessage
+	// Digest is the content digest ("sha256:<hex>") of an image whose
+	// source publishes no sha512: a registry artifact's disk layer (spec
+	// §11). "" for HEPiX images, whose content is SHA512.
+	Digest string
+	// Properties are further Glance properties the source defines (a
+	// registry image's appdb_id, image_hash, os_type, ...); nil for HEPiX
+	// images.
+	Properties map[string]string
 }
 
 // ImageError describes one image entry that was skipped.

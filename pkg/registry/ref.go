@@ -1,0 +1,213 @@
+// Package registry reads VM images published as OCI artifacts (spec §11):
+// it parses oci:// and harbor:// subscriptions, enumerates their artifacts
+// over the OCI distribution API (oras-go) and Harbor's project API, applies
+// the rules that say which artifacts are images, and turns the result into
+// the same verified list value a HEPiX list yields, so that planning and
+// applying never learn where an image came from. It also gives the transfer
+// layer what it needs to fetch one blob by digest with the source's auth.
+package registry
+
+import (
+	"fmt"
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Kind says what a subscription names.
+type Kind int
+
+// The subscription kinds.
+const (
+	KindRepository Kind = iota + 1 // oci://HOST/PATH/REPO: every tag passing the tag pattern
+	KindTag                        // oci://HOST/PATH/REPO:TAG: that tag only
+	KindDigest                     // oci://HOST/PATH/REPO@sha256:…: that manifest only
+	KindProject                    // harbor://HOST/PROJECT: every repository of a Harbor project
+)
+
+// The subscription schemes.
+const (
+	SchemeOCI    = "oci"
+	SchemeHarbor = "harbor"
+)
+
+// Ref is one parsed registry subscription. Build it with ParseRef; its
+// String form is canonical (scheme and host lower-case, port 443 dropped),
+// so it serves as the list id of the images it yields.
+type Ref struct {
+	Kind Kind
+	// Host is host[:port] as the registry is addressed, lower-case, without
+	// the default port 443.
+	Host string
+	// Repository is the repository path (PATH/REPO) for oci:// refs; for
+	// harbor:// refs it is "".
+	Repository string
+	// Project is the Harbor project: the first path segment of an oci://
+	// repository, or the whole path of a harbor:// ref.
+	Project string
+	Tag     string // KindTag
+	Digest  string // KindDigest: "sha256:<64 hex>"
+}
+
+// Distribution's grammar for repository path components, tags and digests
+// (distribution/reference), kept to what registries accept.
+var (
+	pathComponent = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
+	tagPattern    = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+	digestPattern = regexp.MustCompile(`^sha256:[a-f0-9]{64}$`)
+)
+
+// IsRegistry reports whether a subscription names a registry source (its
+// scheme is oci or harbor, in any case).
+func IsRegistry(s string) bool {
+	scheme, _, ok := strings.Cut(strings.TrimSpace(s), "://")
+	if !ok {
+		return false
+	}
+	scheme = strings.ToLower(scheme)
+	return scheme == SchemeOCI || scheme == SchemeHarbor
+}
+
+// ParseRef reads an oci:// or harbor:// subscription. Credentials in the
+// URL are refused (they belong in the source's auth settings, where they
+// are never printed), and so are queries and fragments. Errors never echo
+// what precedes an "@" in the authority.
+func ParseRef(s string) (Ref, error) {
+	s = strings.TrimSpace(s)
+	scheme, rest, ok := strings.Cut(s, "://")
+	scheme = strings.ToLower(scheme)
+	if !ok || (scheme != SchemeOCI && scheme != SchemeHarbor) {
+		return Ref{}, fmt.Errorf("registry source %s: want oci://HOST/PATH/REPO[:TAG|@sha256:…] or harbor://HOST/PROJECT", safe(s))
+	}
+	authority, path, _ := strings.Cut(rest, "/")
+	if strings.Contains(authority, "@") {
+		return Ref{}, fmt.Errorf("registry source %s: credentials are not allowed in the URL; set username and password_file, or docker_config, in the config file's lists: entry", safe(s))
+	}
+	if strings.ContainsAny(rest, "?#") {
+		return Ref{}, fmt.Errorf("registry source %s: a query or fragment is not allowed", safe(s))
+	}
+	host, err := canonicalHost(authority)
+	if err != nil {
+		return Ref{}, fmt.Errorf("registry source %s: %v", safe(s), err)
+	}
+	r := Ref{Host: host}
+	if scheme == SchemeHarbor {
+		path = strings.TrimSuffix(path, "/")
+		if !pathComponent.MatchString(path) {
+			return Ref{}, fmt.Errorf("registry source %s: want harbor://HOST/PROJECT with a Harbor project name (lower-case letters, digits, . _ -), got %q", safe(s), path)
+		}
+		r.Kind, r.Project = KindProject, path
+		return r, nil
+	}
+	repo := path
+	switch {
+	case strings.Contains(path, "@"):
+		var dgst string
+		repo, dgst, _ = strings.Cut(path, "@")
+		if !digestPattern.MatchString(dgst) {
+			return Ref{}, fmt.Errorf("registry source %s: digest %q is not sha256:<64 lower-case hex>", safe(s), dgst)
+		}
+		r.Kind, r.Digest = KindDigest, dgst
+	case strings.Contains(lastSegment(path), ":"):
+		i := strings.LastIndex(path, ":")
+		repo, r.Tag = path[:i], path[i+1:]
+		if !tagPattern.MatchString(r.Tag) {
+			return Ref{}, fmt.Errorf("registry source %s: tag %q is not a valid OCI tag", safe(s), r.Tag)
+		}
+		r.Kind = KindTag
+	default:
+		r.Kind = KindRepository
+	}
+	parts := strings.Split(repo, "/")
+	if len(parts) < 2 {
+		return Ref{}, fmt.Errorf("registry source %s: want oci://HOST/PROJECT/REPO (a repository path of at least two components), got %q", safe(s), repo)
+	}
+	for _, p := range parts {
+		if !pathComponent.MatchString(p) {
+			return Ref{}, fmt.Errorf("registry source %s: repository path component %q is not valid (lower-case letters, digits and separators . _ __ -)", safe(s), p)
+		}
+	}
+	if len(repo) > 255 {
+		return Ref{}, fmt.Errorf("registry source %s: repository path longer than 255 characters", safe(s))
+	}
+	r.Repository, r.Project = repo, parts[0]
+	return r, nil
+}
+
+// String returns the canonical subscription.
+func (r Ref) String() string {
+	switch r.Kind {
+	case KindProject:
+		return SchemeHarbor + "://" + r.Host + "/" + r.Project
+	case KindTag:
+		return SchemeOCI + "://" + r.Host + "/" + r.Repository + ":" + r.Tag
+	case KindDigest:
+		return SchemeOCI + "://" + r.Host + "/" + r.Repository + "@" + r.Digest
+	}
+	return SchemeOCI + "://" + r.Host + "/" + r.Repository
+}
+
+// Covers reports whether repository repo of host is read through r, so
+// that a blob of it is fetched with r's credentials.
+func (r Ref) Covers(host, repo string) bool {
+	if r.Host != host {
+		return false
+	}
+	if r.Kind == KindProject {
+		return strings.HasPrefix(repo, r.Project+"/")
+	}
+	return r.Repository == repo
+}
+
+// canonicalHost checks host[:port], lower-cases it and drops port 443.
+func canonicalHost(authority string) (string, error) {
+	if authority == "" {
+		return "", fmt.Errorf("no host")
+	}
+	host, port := strings.ToLower(authority), ""
+	if h, p, err := net.SplitHostPort(host); err == nil {
+		host, port = h, p
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 {
+			return "", fmt.Errorf("invalid port %q", p)
+		}
+	} else if strings.Contains(strings.Trim(host, "[]"), ":") && !strings.HasPrefix(host, "[") {
+		return "", fmt.Errorf("invalid host %q", authority)
+	}
+	bare := strings.Trim(host, "[]")
+	if bare == "" || strings.ContainsAny(bare, " /\\%") {
+		return "", fmt.Errorf("invalid host %q", authority)
+	}
+	if strings.Contains(bare, ":") { // IPv6
+		host = "[" + bare + "]"
+	}
+	if port != "" && port != "443" {
+		return host + ":" + port, nil
+	}
+	return host, nil
+}
+
+func lastSegment(path string) string {
+	if i := strings.LastIndex(path, "/"); i >= 0 {
+		return path[i+1:]
+	}
+	return path
+}
+
+// safe hides anything between "://" and the last "@" of the authority, so
+// that a mistaken user:password@ never reaches a message.
+func safe(s string) string {
+	scheme, rest, ok := strings.Cut(s, "://")
+	if !ok {
+		return s
+	}
+	authority, path, hasPath := strings.Cut(rest, "/")
+	if i := strings.LastIndex(authority, "@"); i >= 0 {
+		authority = "REDACTED@" + authority[i+1:]
+	}
+	if hasPath {
+		return scheme + "://" + authority + "/" + path
+	}
+	return scheme + "://" + authority
+}
