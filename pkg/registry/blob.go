@@ -1,0 +1,77 @@
+package registry
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"oras.land/oras-go/v2/registry"
+	"oras.land/oras-go/v2/registry/remote/auth"
+)
+
+// BlobRef is one blob to download, as the plan records it.
+type BlobRef struct {
+	Host       string // host[:port]
+	Repository string
+	Digest     string // sha256:<hex>
+}
+
+// ParseBlobURI reads what BlobURI wrote: oci://HOST/REPO@sha256:<hex>.
+func ParseBlobURI(uri string) (BlobRef, error) {
+	ref, err := ParseRef(uri)
+	if err != nil {
+		return BlobRef{}, err
+	}
+	if ref.Kind != KindDigest {
+		return BlobRef{}, fmt.Errorf("blob %s: want oci://HOST/REPO@sha256:<hex>", ref)
+	}
+	return BlobRef{Host: ref.Host, Repository: ref.Repository, Digest: ref.Digest}, nil
+}
+
+// String is the blob's URI.
+func (b BlobRef) String() string { return BlobURI(b.Host, b.Repository, b.Digest) }
+
+// URL is the distribution API address of the blob.
+func (b BlobRef) URL() string {
+	return "https://" + b.Host + "/v2/" + b.Repository + "/blobs/" + b.Digest
+}
+
+// BlobClient returns a client for GETs of b's URL: oras-go's auth client
+// answers the registry's Basic or Bearer challenge with cred for a pull of
+// b's repository (tokens are cached for the client's life, never logged),
+// follows redirects to blob storage on base's rules and drops
+// Authorization once a redirect leaves the registry's origin. The result is
+// an ordinary *http.Client, so the transfer layer's resuming, verifying
+// stream uses it like any other (Range requests pass through).
+func BlobClient(base *http.Client, b BlobRef, cred Credential, userAgent string) *http.Client {
+	if base == nil {
+		base = http.DefaultClient
+	}
+	ac := &auth.Client{Client: base, Credential: cred.credentialFunc(), Cache: auth.NewCache()}
+	if userAgent != "" {
+		ac.SetUserAgent(userAgent)
+	}
+	ref := registry.Reference{Registry: b.Host, Repository: b.Repository}
+	return &http.Client{
+		Transport: &authTransport{client: ac, ref: ref},
+		// The auth client has followed any redirect already; a redirect
+		// seen here would be one it refused to follow.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// authTransport sends each request through oras-go's auth client with
+// the pull scope of one repository.
+type authTransport struct {
+	client *auth.Client
+	ref    registry.Reference
+}
+
+func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if !strings.EqualFold(req.URL.Host, t.ref.Registry) {
+		// Only the registry's own blob URLs come here; anything else is a bug.
+		return nil, fmt.Errorf("registry client for %s asked for %s", t.ref.Registry, req.URL.Host)
+	}
+	ctx := auth.AppendRepositoryScope(req.Context(), t.ref, auth.ActionPull)
+	return t.client.Do(req.WithContext(ctx))
+}
