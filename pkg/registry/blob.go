@@ -68,9 +68,10 @@ type authTransport struct {
 }
 
 func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if !strings.EqualFold(req.URL.Host, t.ref.Registry) {
-		// Only the registry's own blob URLs come here; anything else is a bug.
-		return nil, fmt.Errorf("registry client for %s asked for %s", t.ref.Registry, req.URL.Host)
+	if !strings.EqualFold(req.URL.Host, t.ref.Registry) || req.URL.Scheme != "https" {
+		// A resume may go straight to the blob storage a first request was
+		// redirected to (a signed URL): no credential goes there.
+		return t.client.Client.Do(req)
 	}
 	ctx := auth.AppendRepositoryScope(req.Context(), t.ref, auth.ActionPull)
 	return t.client.Do(req.WithContext(ctx))
