@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/ck-sync/ck/pkg/ociref"
 )
 
 // Layer media types that hold a VM disk (spec §11). EGI's pipeline pushes
@@ -144,7 +146,7 @@ func Classify(mediaType string, body []byte) (Artifact, Classification, string) 
 		return Artifact{}, IsRejected, fmt.Sprintf("%d disk layers; want exactly one", len(disks))
 	}
 	d := disks[0]
-	if !digestPattern.MatchString(d.Digest) {
+	if !ociref.DigestPattern.MatchString(d.Digest) {
 		return Artifact{}, IsRejected, fmt.Sprintf("disk layer digest %q is not sha256:<64 lower-case hex>", d.Digest)
 	}
 	if d.Size <= 0 {

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/ck-sync/ck/pkg/ociref"
 )
 
 const (
@@ -146,7 +148,7 @@ func FuzzClassify(f *testing.F) {
 		a, class, why := Classify(mediaType, body)
 		switch class {
 		case IsImage:
-			if !digestPattern.MatchString(a.Disk.Digest) || a.Disk.Size <= 0 || a.Annotations[AnnotationTag] == "" {
+			if !ociref.DigestPattern.MatchString(a.Disk.Digest) || a.Disk.Size <= 0 || a.Annotations[AnnotationTag] == "" {
 				t.Fatalf("image breaks the rules: %+v", a)
 			}
 		case IsRejected:

@@ -80,7 +80,7 @@ func (c Credential) credentialFunc() auth.CredentialFunc {
 	return auth.StaticCredential(c.host, c.cred)
 }
 
-// Load resolves a's credential for host (host[:port] as in Ref.Host).
+// Load resolves a's credential for host (host[:port] as in ociref.Ref.Host).
 // getenv reads REGISTRY_AUTH_FILE when a sets nothing. Errors name the file
 // and the problem, never a secret.
 func (a Auth) Load(host string, getenv func(string) string) (Credential, error) {

@@ -1,40 +1,14 @@
 package registry
 
 import (
-	"fmt"
 	"net/http"
 	"strings"
 
 	"oras.land/oras-go/v2/registry"
+
+	"github.com/ck-sync/ck/pkg/ociref"
 	"oras.land/oras-go/v2/registry/remote/auth"
 )
-
-// BlobRef is one blob to download, as the plan records it.
-type BlobRef struct {
-	Host       string // host[:port]
-	Repository string
-	Digest     string // sha256:<hex>
-}
-
-// ParseBlobURI reads what BlobURI wrote: oci://HOST/REPO@sha256:<hex>.
-func ParseBlobURI(uri string) (BlobRef, error) {
-	ref, err := ParseRef(uri)
-	if err != nil {
-		return BlobRef{}, err
-	}
-	if ref.Kind != KindDigest {
-		return BlobRef{}, fmt.Errorf("blob %s: want oci://HOST/REPO@sha256:<hex>", ref)
-	}
-	return BlobRef{Host: ref.Host, Repository: ref.Repository, Digest: ref.Digest}, nil
-}
-
-// String is the blob's URI.
-func (b BlobRef) String() string { return BlobURI(b.Host, b.Repository, b.Digest) }
-
-// URL is the distribution API address of the blob.
-func (b BlobRef) URL() string {
-	return "https://" + b.Host + "/v2/" + b.Repository + "/blobs/" + b.Digest
-}
 
 // BlobClient returns a client for GETs of b's URL: oras-go's auth client
 // answers the registry's Basic or Bearer challenge with cred for a pull of
@@ -43,7 +17,7 @@ func (b BlobRef) URL() string {
 // Authorization once a redirect leaves the registry's origin. The result is
 // an ordinary *http.Client, so the transfer layer's resuming, verifying
 // stream uses it like any other (Range requests pass through).
-func BlobClient(base *http.Client, b BlobRef, cred Credential, userAgent string) *http.Client {
+func BlobClient(base *http.Client, b ociref.Blob, cred Credential, userAgent string) *http.Client {
 	if base == nil {
 		base = http.DefaultClient
 	}

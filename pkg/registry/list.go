@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/ck-sync/ck/pkg/imagelist"
+	"github.com/ck-sync/ck/pkg/ociref"
 )
 
 // Glance properties a registry image carries besides ck's own (spec §11):
@@ -31,12 +32,6 @@ func ID(host string, a Artifact) string {
 		return host + "/" + a.Repository + "@" + a.ManifestDigest
 	}
 	return host + "/" + a.Repository + ":" + a.Tag
-}
-
-// BlobURI is where an image's bytes are: oci://HOST/REPO@<layer digest>.
-// The plan records it, so what was planned is what is uploaded.
-func BlobURI(host, repo, digest string) string {
-	return SchemeOCI + "://" + host + "/" + repo + "@" + digest
 }
 
 // List turns the listing into the value a verified HEPiX list is, so that
@@ -93,7 +88,7 @@ func image(host string, a Artifact) imagelist.Image {
 		ID:          ID(host, a),
 		Title:       ref,
 		Description: desc,
-		URI:         BlobURI(host, a.Repository, a.Disk.Digest),
+		URI:         ociref.Blob{Host: host, Repository: a.Repository, Digest: a.Disk.Digest}.String(), // the plan records it: what was planned is what is uploaded
 		Size:        a.Disk.Size,
 		Digest:      a.Disk.Digest,
 		Version:     a.ManifestDigest,

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/ck-sync/ck/pkg/ociref"
 	"golang.org/x/sync/errgroup"
 	"oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry"
@@ -54,7 +55,7 @@ type Options struct {
 
 // Listing is what one source holds.
 type Listing struct {
-	Ref       Ref
+	Ref       ociref.Ref
 	Artifacts []Artifact // the images, by repository then tag
 	Skipped   []Skip     // artifacts that break spec §11's rules, by repository then tag
 	// Unselected counts the tags the tag pattern left out; Referrers the
@@ -74,7 +75,7 @@ type Skip struct {
 // Any failure while enumerating (a page, a repository, a manifest, auth
 // refused, the registry down) fails the whole read: a partial listing
 // must never look like removed images.
-func Read(ctx context.Context, ref Ref, opts Options) (*Listing, error) {
+func Read(ctx context.Context, ref ociref.Ref, opts Options) (*Listing, error) {
 	if opts.HTTP == nil {
 		opts.HTTP = http.DefaultClient
 	}
@@ -89,7 +90,7 @@ func Read(ctx context.Context, ref Ref, opts Options) (*Listing, error) {
 	r := &reader{ref: ref, opts: opts, client: client, pattern: pattern, out: &Listing{Ref: ref}}
 
 	repos := []string{ref.Repository}
-	if ref.Kind == KindProject {
+	if ref.Kind == ociref.KindProject {
 		api := cmp.Or(opts.HarborAPI, HarborAPI(ref.Host))
 		var err error
 		if repos, err = harborRepositories(ctx, opts.HTTP, api, ref.Project, opts.Credential, opts.UserAgent); err != nil {
@@ -126,7 +127,7 @@ func Read(ctx context.Context, ref Ref, opts Options) (*Listing, error) {
 
 // reader holds what one Read shares between its goroutines.
 type reader struct {
-	ref     Ref
+	ref     ociref.Ref
 	opts    Options
 	client  *auth.Client
 	pattern *regexp.Regexp
@@ -152,9 +153,9 @@ func (r *reader) repository(name string) (*remote.Repository, error) {
 // selected returns the tags (or the digest) of repo this source reads.
 func (r *reader) selected(ctx context.Context, repo *remote.Repository) ([]string, error) {
 	switch r.ref.Kind {
-	case KindTag:
+	case ociref.KindTag:
 		return []string{r.ref.Tag}, nil
-	case KindDigest:
+	case ociref.KindDigest:
 		return []string{r.ref.Digest}, nil
 	}
 	var out []string
@@ -186,7 +187,7 @@ func (r *reader) selected(ctx context.Context, repo *remote.Repository) ([]strin
 func (r *reader) manifest(ctx context.Context, repo *remote.Repository, name, tagOrDigest string) error {
 	where := name + ":" + tagOrDigest
 	tag := tagOrDigest
-	if r.ref.Kind == KindDigest {
+	if r.ref.Kind == ociref.KindDigest {
 		where, tag = name+"@"+tagOrDigest, ""
 	}
 	desc, rc, err := repo.Manifests().FetchReference(ctx, tagOrDigest)

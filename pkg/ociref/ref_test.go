@@ -1,11 +1,11 @@
-package registry
+package ociref
 
 import (
 	"strings"
 	"testing"
 )
 
-func TestParseRef(t *testing.T) {
+func TestParse(t *testing.T) {
 	const dg = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 	tests := []struct {
 		name, in string
@@ -39,17 +39,17 @@ func TestParseRef(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := ParseRef(tt.in)
+			got, err := Parse(tt.in)
 			if err != nil {
-				t.Fatalf("ParseRef(%q): %v", tt.in, err)
+				t.Fatalf("Parse(%q): %v", tt.in, err)
 			}
 			if got != tt.want {
-				t.Errorf("ParseRef(%q) = %+v, want %+v", tt.in, got, tt.want)
+				t.Errorf("Parse(%q) = %+v, want %+v", tt.in, got, tt.want)
 			}
 			if got.String() != tt.canon {
 				t.Errorf("String() = %q, want %q", got.String(), tt.canon)
 			}
-			again, err := ParseRef(got.String())
+			again, err := Parse(got.String())
 			if err != nil || again != got {
 				t.Errorf("canonical form does not parse back: %+v, %v", again, err)
 			}
@@ -57,7 +57,7 @@ func TestParseRef(t *testing.T) {
 	}
 }
 
-func TestParseRefRefuses(t *testing.T) {
+func TestParseRefuses(t *testing.T) {
 	tests := []struct{ name, in, want string }{
 		{"credentials", "oci://robot$ck:s3cr3t@registry.egi.eu/p/r", "credentials are not allowed"},
 		{"one component", "oci://registry.egi.eu/ubuntu", "at least two components"},
@@ -73,9 +73,9 @@ func TestParseRefRefuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := ParseRef(tt.in)
+			_, err := Parse(tt.in)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("ParseRef(%q) = %v, want an error containing %q", tt.in, err, tt.want)
+				t.Fatalf("Parse(%q) = %v, want an error containing %q", tt.in, err, tt.want)
 			}
 			if strings.Contains(err.Error(), "s3cr3t") || strings.Contains(err.Error(), "robot$ck") {
 				t.Errorf("error shows the credentials: %v", err)
@@ -96,8 +96,8 @@ func TestIsRegistry(t *testing.T) {
 }
 
 func TestCovers(t *testing.T) {
-	proj, _ := ParseRef("harbor://registry.egi.eu/egi_vm_images")
-	repo, _ := ParseRef("oci://registry.egi.eu/egi_vm_images/ubuntu:24.04")
+	proj, _ := Parse("harbor://registry.egi.eu/egi_vm_images")
+	repo, _ := Parse("oci://registry.egi.eu/egi_vm_images/ubuntu:24.04")
 	tests := []struct {
 		ref        Ref
 		host, repo string
@@ -116,16 +116,16 @@ func TestCovers(t *testing.T) {
 	}
 }
 
-func FuzzParseRef(f *testing.F) {
+func FuzzParse(f *testing.F) {
 	for _, s := range []string{"oci://registry.egi.eu/egi_vm_images/ubuntu:24.04", "harbor://h:8443/p", "oci://[::1]/a/b@sha256:" + strings.Repeat("a", 64), "oci://u:p@h/a/b"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		r, err := ParseRef(s)
+		r, err := Parse(s)
 		if err != nil {
 			return
 		}
-		again, err := ParseRef(r.String())
+		again, err := Parse(r.String())
 		if err != nil || again != r {
 			t.Fatalf("%q parsed to %+v whose String %q parses to %+v, %v", s, r, r.String(), again, err)
 		}

@@ -1,11 +1,9 @@
-// Package registry reads VM images published as OCI artifacts (spec §11):
-// it parses oci:// and harbor:// subscriptions, enumerates their artifacts
-// over the OCI distribution API (oras-go) and Harbor's project API, applies
-// the rules that say which artifacts are images, and turns the result into
-// the same verified list value a HEPiX list yields, so that planning and
-// applying never learn where an image came from. It also gives the transfer
-// layer what it needs to fetch one blob by digest with the source's auth.
-package registry
+// Package ociref parses and prints the names of registry sources (spec
+// §11): the subscriptions oci://HOST/PATH/REPO[:TAG|@DIGEST] and
+// harbor://HOST/PROJECT, and the blob URIs oci://HOST/REPO@DIGEST that a
+// plan records. It is a leaf, so that the list sources (pkg/imagelist) and
+// the registry reader (pkg/registry) share one canonical form.
+package ociref
 
 import (
 	"fmt"
@@ -50,12 +48,14 @@ type Ref struct {
 	Digest  string // KindDigest: "sha256:<64 hex>"
 }
 
-// Distribution's grammar for repository path components, tags and digests
+// DigestPattern matches the only digests ck accepts: sha256, lower-case.
+var DigestPattern = regexp.MustCompile(`^sha256:[a-f0-9]{64}$`)
+
+// Distribution's grammar for repository path components and tags
 // (distribution/reference), kept to what registries accept.
 var (
 	pathComponent = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
 	tagPattern    = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
-	digestPattern = regexp.MustCompile(`^sha256:[a-f0-9]{64}$`)
 )
 
 // IsRegistry reports whether a subscription names a registry source (its
@@ -73,7 +73,7 @@ func IsRegistry(s string) bool {
 // URL are refused (they belong in the source's auth settings, where they
 // are never printed), and so are queries and fragments. Errors never echo
 // what precedes an "@" in the authority.
-func ParseRef(s string) (Ref, error) {
+func Parse(s string) (Ref, error) {
 	s = strings.TrimSpace(s)
 	scheme, rest, ok := strings.Cut(s, "://")
 	scheme = strings.ToLower(scheme)
@@ -105,7 +105,7 @@ func ParseRef(s string) (Ref, error) {
 	case strings.Contains(path, "@"):
 		var dgst string
 		repo, dgst, _ = strings.Cut(path, "@")
-		if !digestPattern.MatchString(dgst) {
+		if !DigestPattern.MatchString(dgst) {
 			return Ref{}, fmt.Errorf("registry source %s: digest %q is not sha256:<64 lower-case hex>", safe(s), dgst)
 		}
 		r.Kind, r.Digest = KindDigest, dgst
@@ -211,3 +211,30 @@ func safe(s string) string {
 	}
 	return scheme + "://" + authority
 }
+
+// Blob is one blob to download, as a plan records it.
+type Blob struct {
+	Host       string // host[:port], canonical
+	Repository string
+	Digest     string // sha256:<hex>
+}
+
+// ParseBlob reads a blob URI: oci://HOST/REPO@sha256:<hex>.
+func ParseBlob(uri string) (Blob, error) {
+	r, err := Parse(uri)
+	if err != nil {
+		return Blob{}, err
+	}
+	if r.Kind != KindDigest {
+		return Blob{}, fmt.Errorf("blob %s: want oci://HOST/REPO@sha256:<hex>", r)
+	}
+	return Blob{Host: r.Host, Repository: r.Repository, Digest: r.Digest}, nil
+}
+
+// String is the blob's URI, which ParseBlob reads back.
+func (b Blob) String() string {
+	return SchemeOCI + "://" + b.Host + "/" + b.Repository + "@" + b.Digest
+}
+
+// URL is the distribution API address of the blob (HTTPS only).
+func (b Blob) URL() string { return "https://" + b.Host + "/v2/" + b.Repository + "/blobs/" + b.Digest }
