@@ -173,6 +173,8 @@ func (f *Fetcher) Fetch(ctx context.Context, s Source) ([]byte, error) {
 		return readFile(ctx, s, limit)
 	case kindHTTP:
 		return f.fetchHTTP(ctx, s, limit)
+	case kindRegistry:
+		return nil, fmt.Errorf("fetch %s: a registry source is read by pkg/registry, not fetched as a list", s)
 	default:
 		return nil, errors.New("fetch: empty source (build it with ParseSource)")
 	}

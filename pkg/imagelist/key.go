@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+
+	"github.com/ck-sync/ck/pkg/ociref"
 )
 
 // defaultPorts are the ports a key leaves out, by scheme: a URL that spells
@@ -41,6 +43,13 @@ func Key(ref string) (string, error) {
 	if !isURL || !validScheme(scheme) {
 		return pathKey(ref), nil
 	}
+	if ociref.IsRegistry(ref) {
+		r, err := ociref.Parse(ref)
+		if err != nil {
+			return "", err
+		}
+		return r.String(), nil
+	}
 	safe := redactUserinfo(ref)
 	u, err := url.Parse(ref)
 	if err != nil {
@@ -68,8 +77,11 @@ func Key(ref string) (string, error) {
 // Key returns the source's key (see the function Key): equal to
 // Key of the text the source was parsed from, and of its String form.
 func (s Source) Key() string {
-	if s.kind == kindFile {
+	switch s.kind {
+	case kindFile:
 		return pathKey(s.path)
+	case kindRegistry:
+		return s.display // canonical already (ociref.Ref.String)
 	}
 	u, err := url.Parse(s.display)
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+
+	"github.com/ck-sync/ck/pkg/ociref"
 )
 
 // redacted replaces secrets in every text ck prints.
@@ -18,6 +20,7 @@ type sourceKind uint8
 const (
 	kindHTTP sourceKind = iota + 1
 	kindFile
+	kindRegistry // oci:// or harbor://: read by pkg/registry, not fetched here
 )
 
 // Source is one list subscription: an http(s) URL (credentials allowed), a
@@ -31,6 +34,8 @@ type Source struct {
 	kind    sourceKind
 	display string // the URL without userinfo, or the file path
 	path    string // file sources: the path to read
+	// reg is the parsed registry source (kindRegistry).
+	reg ociref.Ref
 	// cred sits behind a pointer so that printing a struct that embeds a
 	// Source with %v or %+v shows an address, never the token.
 	cred *credentials
@@ -58,8 +63,15 @@ func ParseSource(arg string) (Source, error) {
 	}
 	safe := redactUserinfo(arg)
 	scheme = strings.ToLower(scheme)
+	if ociref.IsRegistry(arg) {
+		r, err := ociref.Parse(arg)
+		if err != nil {
+			return Source{}, err
+		}
+		return Source{kind: kindRegistry, display: r.String(), reg: r}, nil
+	}
 	if scheme != "http" && scheme != "https" && scheme != "file" {
-		return Source{}, fmt.Errorf("list source %s: unsupported scheme %q (want https, http, file or a local path)", safe, scheme)
+		return Source{}, fmt.Errorf("list source %s: unsupported scheme %q (want https, http, file, oci, harbor or a local path)", safe, scheme)
 	}
 	u, err := url.Parse(arg)
 	if err != nil {
@@ -157,6 +169,11 @@ func (s Source) LogValue() slog.Value { return slog.StringValue(s.display) }
 
 // IsFile reports whether the source is a local file (a path or a file:// URL).
 func (s Source) IsFile() bool { return s.kind == kindFile }
+
+// Registry returns the registry source (oci:// or harbor://) s names, and
+// false when s is a HEPiX list. Registry sources are read by
+// pkg/registry; Fetcher.Fetch refuses them.
+func (s Source) Registry() (ociref.Ref, bool) { return s.reg, s.kind == kindRegistry }
 
 // Redact replaces the source's token and password, in every spelling they
 // could take in a message, with "REDACTED". It is a safety net for error
