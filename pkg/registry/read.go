@@ -234,6 +234,9 @@ func problem(err error) error {
 		}
 		return errors.New(msg)
 	}
+	if errors.Is(err, auth.ErrBasicCredentialNotFound) {
+		return errors.New("HTTP 401: the registry asks for credentials and the source has none (set username and password_file, or docker_config, in its lists: entry)")
+	}
 	if errors.Is(err, errdef.ErrNotFound) {
 		return errors.New("not found (HTTP 404)")
 	}
