@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ck-sync/ck/pkg/imagelist"
+	"github.com/ck-sync/ck/pkg/registry"
 	"github.com/ck-sync/ck/pkg/trust"
 )
 
@@ -83,8 +84,16 @@ type Verdict struct {
 	List      *imagelist.List // nil when the payload could not be parsed
 	// ExpiredImages lists the ids of images whose own dc:date:expires passed.
 	ExpiredImages []string
-	// Digest is the sha256 of the fetched bytes (hex), "" when fetch failed.
+	// Digest is the sha256 of the fetched bytes (hex), "" when fetch failed;
+	// for a registry source, Listing.Digest.
 	Digest string
+
+	// Listing is what a registry source held (nil for HEPiX lists); List
+	// is then its image list form (registry.Listing.List).
+	Listing *registry.Listing
+	// VOs, when set, are the VOs whose projects receive the list's images
+	// instead of its ad:vo (a registry source's vos setting).
+	VOs []string
 }
 
 // Signature describes a verified signature.

@@ -2,23 +2,38 @@ package cmdutil
 
 import (
 	"context"
+	"fmt"
 	"sync"
 
 	"github.com/ck-sync/ck/pkg/imagelist"
+	"github.com/ck-sync/ck/pkg/registry"
 )
 
-// Fetched is one list's bytes, or why they could not be read.
+// Fetched is one source's bytes (a HEPiX list) or listing (a registry
+// source), or why they could not be read.
 type Fetched struct {
-	Source imagelist.Source
-	Data   []byte
-	Err    error
+	Source  imagelist.Source
+	Data    []byte            // HEPiX lists
+	Listing *registry.Listing // registry sources
+	Err     error
+	// Check names what failed for a registry source: "auth" when its
+	// credentials could not be loaded, "registry" when it could not be
+	// enumerated completely.
+	Check string
 }
 
-// FetchAll fetches every source, at most parallel at once, and returns the
-// results in the order of sources. A failure in one never stops the others.
-func FetchAll(ctx context.Context, fetcher *imagelist.Fetcher, sources []imagelist.Source, parallel int) []Fetched {
+// The checks of a registry source that could not be read.
+const (
+	CheckAuth     = "auth"
+	CheckRegistry = "registry"
+)
+
+// FetchAll fetches every HEPiX list and reads every registry source, at
+// most --parallel at once, and returns the results in the order of
+// sources. A failure in one never stops the others.
+func (f *Factory) FetchAll(ctx context.Context, fetcher *imagelist.Fetcher, sources []imagelist.Source) []Fetched {
 	out := make([]Fetched, len(sources))
-	sem := make(chan struct{}, max(parallel, 1))
+	sem := make(chan struct{}, max(f.Globals.Parallel, 1))
 	var wg sync.WaitGroup
 	for i, s := range sources {
 		wg.Add(1)
@@ -26,10 +41,39 @@ func FetchAll(ctx context.Context, fetcher *imagelist.Fetcher, sources []imageli
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			data, err := fetcher.Fetch(ctx, s)
-			out[i] = Fetched{Source: s, Data: data, Err: err}
+			out[i] = Fetched{Source: s}
+			if _, ok := s.Registry(); ok {
+				out[i].Listing, out[i].Check, out[i].Err = f.readRegistry(ctx, s)
+				return
+			}
+			out[i].Data, out[i].Err = fetcher.Fetch(ctx, s)
 		}()
 	}
 	wg.Wait()
 	return out
+}
+
+// readRegistry enumerates one registry source with the settings of its
+// lists: entry; its credentials join the redactor before any request.
+func (f *Factory) readRegistry(ctx context.Context, s imagelist.Source) (*registry.Listing, string, error) {
+	ref, _ := s.Registry()
+	e, _ := f.Globals.ListEntry(s.Key())
+	set := e.Registry()
+	cred, err := set.Auth.Load(ref.Host, f.Getenv)
+	if err != nil {
+		return nil, CheckAuth, err
+	}
+	f.Redactor.Add(cred.Secrets()...)
+	client, err := f.HTTPClient()
+	if err != nil {
+		return nil, CheckRegistry, err
+	}
+	l, err := registry.Read(ctx, ref, registry.Options{
+		HTTP: client, Credential: cred, UserAgent: UserAgent(),
+		TagPattern: set.TagPattern, HarborAPI: set.HarborAPI, Parallel: f.Globals.Parallel,
+	})
+	if err != nil {
+		return nil, CheckRegistry, fmt.Errorf("%w (read with %s)", err, cred)
+	}
+	return l, "", nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -62,7 +63,7 @@ func TestConfigPins(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := ListEntry{URL: "https://example.org/a.list", EndorserDN: "/CN=a", EndorserCA: "/CN=ca", ListID: "abc", key: "https://example.org/a.list"}
-	if len(g.ListEntries) != 1 || g.ListEntries[0] != want {
+	if len(g.ListEntries) != 1 || !reflect.DeepEqual(g.ListEntries[0], want) {
 		t.Fatalf("lists = %+v, want [%+v]", g.ListEntries, want)
 	}
 }

@@ -3,10 +3,14 @@ package cmdutil
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/ck-sync/ck/pkg/imagelist"
+	"github.com/ck-sync/ck/pkg/ociref"
+	"github.com/ck-sync/ck/pkg/registry"
 	"github.com/ck-sync/ck/pkg/verdict"
 )
 
@@ -30,7 +34,43 @@ type ListEntry struct {
 	// or none (upload them as they are).
 	ConvertTo string `yaml:"convert_to"`
 
-	key string // imagelist.Key(URL), set by checkListEntries
+	// Registry sources only (oci://, harbor://; spec §11).
+	//
+	// VOs are the VOs whose projects (through the mapping file) receive
+	// the source's images; empty means the registry project's name when
+	// the mapping file has it, else the default project.
+	VOs []string `yaml:"vos"`
+	// TagPattern (RE2) selects the tags of a repository or project source;
+	// empty means registry.DefaultTagPattern (^[^-]*$, the moving tags).
+	TagPattern string `yaml:"tag_pattern"`
+	// Username + PasswordFile (a Harbor robot account), or DockerConfig (a
+	// Docker config file); none means anonymous, or REGISTRY_AUTH_FILE.
+	Username     string `yaml:"username"`
+	PasswordFile string `yaml:"password_file"`
+	DockerConfig string `yaml:"docker_config"`
+	// HarborAPI is the base of Harbor's REST API for a harbor:// source;
+	// empty means https://HOST/api/v2.0.
+	HarborAPI string `yaml:"harbor_api"`
+
+	key   string         // imagelist.Key(URL), set by checkListEntries
+	tagRE *regexp.Regexp // TagPattern compiled
+}
+
+// Registry returns the settings a registry source reads with.
+func (e ListEntry) Registry() RegistrySettings {
+	return RegistrySettings{
+		VOs: e.VOs, TagPattern: e.tagRE, HarborAPI: e.HarborAPI,
+		Auth: registry.Auth{Username: e.Username, PasswordFile: e.PasswordFile, DockerConfig: e.DockerConfig},
+	}
+}
+
+// RegistrySettings are a registry source's settings from its lists: entry
+// (the zero value when it has none).
+type RegistrySettings struct {
+	VOs        []string
+	TagPattern *regexp.Regexp // nil: registry.DefaultTagPattern
+	HarborAPI  string
+	Auth       registry.Auth
 }
 
 // Key is the entry's subscription key: its URL without credentials, safe
@@ -89,6 +129,9 @@ func checkListEntries(entries []ListEntry) error {
 		default:
 			return fmt.Errorf("%s: convert_to must be raw, qcow2 or none, not %q", where, e.ConvertTo)
 		}
+		if err := e.checkRegistry(key); err != nil {
+			return fmt.Errorf("%s: %w", where, err)
+		}
 		e.key = key
 	}
 	return nil
@@ -107,6 +150,60 @@ func (g *Globals) checkEntriesMatch(sources []imagelist.Source) error {
 			return &UsageError{Flag: "--config", Reason: fmt.Sprintf(
 				"%s: lists[%d] (%s) matches no subscription in %s (compared without credentials, with scheme and host in lower case and default ports dropped)",
 				g.Config, i, e.key, g.ImageListsFile)}
+		}
+	}
+	return nil
+}
+
+// checkRegistry checks the settings that belong to one kind of source: a
+// registry source has no signature to pin, a HEPiX list no registry
+// settings; a tag pattern must compile and only applies where there are
+// tags to choose from; files are absolute paths.
+func (e *ListEntry) checkRegistry(key string) error {
+	if !ociref.IsRegistry(key) {
+		for name, set := range map[string]bool{
+			"vos": len(e.VOs) > 0, "tag_pattern": e.TagPattern != "", "username": e.Username != "",
+			"password_file": e.PasswordFile != "", "docker_config": e.DockerConfig != "", "harbor_api": e.HarborAPI != "",
+		} {
+			if set {
+				return fmt.Errorf("%s applies to registry sources (oci://, harbor://) only", name)
+			}
+		}
+		return nil
+	}
+	ref, err := ociref.Parse(key)
+	if err != nil {
+		return err
+	}
+	if e.Pin() != nil {
+		return errors.New("endorser_dn, endorser_ca and list_id pin signed HEPiX lists; a registry source has no signature to pin")
+	}
+	if e.TagPattern != "" {
+		if ref.Kind != ociref.KindRepository && ref.Kind != ociref.KindProject {
+			return errors.New("tag_pattern applies to oci://HOST/REPO and harbor:// sources, not to one tag or digest")
+		}
+		re, err := regexp.Compile(e.TagPattern)
+		if err != nil {
+			return fmt.Errorf("tag_pattern: %v", err)
+		}
+		e.tagRE = re
+	}
+	if e.HarborAPI != "" {
+		if ref.Kind != ociref.KindProject {
+			return errors.New("harbor_api applies to harbor:// sources only")
+		}
+		if u, err := url.Parse(e.HarborAPI); err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil {
+			return errors.New("harbor_api: want an https:// URL without credentials")
+		}
+	}
+	for name, p := range map[string]string{"password_file": e.PasswordFile, "docker_config": e.DockerConfig} {
+		if p != "" && !filepath.IsAbs(p) {
+			return fmt.Errorf("%s: a path must be absolute, not %q", name, p)
+		}
+	}
+	for _, vo := range e.VOs {
+		if strings.TrimSpace(vo) == "" {
+			return errors.New("vos: an empty VO name")
 		}
 	}
 	return nil

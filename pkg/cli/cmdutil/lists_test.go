@@ -81,7 +81,6 @@ func TestListEntryMatchesEverySpelling(t *testing.T) {
 		{"path entry, file URL source", file, "file://localhost" + file},
 		{"path entry, relative source", file, "a.list"},
 		{"path entry, dotted source", file, "./x/../a.list"},
-		{"oci entry", "oci://Registry.example:443/p/r", "oci://registry.example/p/r"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/ck-sync/ck/pkg/cli/cmdutil"
 	"github.com/ck-sync/ck/pkg/imagelist"
+	"github.com/ck-sync/ck/pkg/registry"
 	"github.com/ck-sync/ck/pkg/trust"
 )
 
@@ -70,6 +71,8 @@ type Result struct {
 	Envelope string          `json:"envelope,omitempty"` // multipart, opaque, pem, der, unsigned
 	SavedTo  string          `json:"saved_to,omitempty"`
 	List     *imagelist.List `json:"-"`
+	// Registry is what a registry source held; --save writes it as JSON.
+	Registry *registry.Listing `json:"-"`
 }
 
 // Run fetches, describes and optionally saves every list.
@@ -88,7 +91,7 @@ func Run(ctx context.Context, opts *Options) error {
 			return &cmdutil.UsageError{Flag: "--save", Reason: err.Error()}
 		}
 	}
-	fetched := cmdutil.FetchAll(ctx, &imagelist.Fetcher{Client: client}, sources, f.Globals.Parallel)
+	fetched := f.FetchAll(ctx, &imagelist.Fetcher{Client: client}, sources)
 	results := make([]Result, len(fetched))
 	saved := map[string]imagelist.Source{} // file name → the list saved under it in this run
 	failed := 0
@@ -103,7 +106,13 @@ func Run(ctx context.Context, opts *Options) error {
 				// the second is not saved (a list never overwrites another).
 				err = fmt.Errorf("%s already holds list %s from this run; not overwriting it with this list (both names map to %s)", path, first, name)
 			} else {
-				err = saveList(opts.SaveDir, name, r.Data)
+				data := r.Data
+				if r.Listing != nil {
+					data, err = json.MarshalIndent(r.Listing, "", "  ")
+				}
+				if err == nil {
+					err = saveList(opts.SaveDir, name, data)
+				}
 			}
 			if err != nil {
 				results[i].Error = strings.TrimPrefix(results[i].Error+"; save: "+err.Error(), "; ")
@@ -135,6 +144,14 @@ func describe(r cmdutil.Fetched) Result {
 	res := Result{Source: r.Source.String(), Bytes: len(r.Data)}
 	if r.Err != nil {
 		res.Error = r.Err.Error()
+		if r.Check != "" {
+			res.Error = r.Check + ": " + res.Error
+		}
+		return res
+	}
+	if r.Listing != nil {
+		// A registry source: what it holds, as ck verify would use it.
+		res.Envelope, res.List, res.Registry = "registry", r.Listing.List(), r.Listing
 		return res
 	}
 	payload, envelope, err := trust.Extract(r.Data)
@@ -198,7 +215,9 @@ func FileName(s imagelist.Source) string {
 		}
 		return '_'
 	}, strings.Trim(name, "/"))
-	if !strings.HasSuffix(name, ".list") {
+	if _, ok := s.Registry(); ok {
+		name += ".json" // the listing, not a list
+	} else if !strings.HasSuffix(name, ".list") {
 		name += ".list"
 	}
 	return name
@@ -244,6 +263,17 @@ func writeText(w io.Writer, results []Result) error {
 			continue
 		}
 		l := r.List
+		if g := r.Registry; g != nil {
+			fmt.Fprintf(tw, "\tid\t%s\n", l.ID)
+			fmt.Fprintf(tw, "\timages\t%d (%d skipped, %d tag(s) not selected, %d referrer(s) ignored)\n", len(l.Images), len(l.Skipped), g.Unselected, g.Referrers)
+			for _, img := range l.Images {
+				fmt.Fprintf(tw, "\t\t%s  %s  %d bytes\n", img.ID, img.Digest, img.Size)
+			}
+			if r.SavedTo != "" {
+				fmt.Fprintf(tw, "\tsaved to\t%s\n", r.SavedTo)
+			}
+			continue
+		}
 		fmt.Fprintf(tw, "\tid\t%s\n\ttitle\t%s\n", l.ID, l.Title)
 		if l.VO != "" {
 			fmt.Fprintf(tw, "\tvo\t%s\n", l.VO)

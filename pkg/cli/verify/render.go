@@ -36,6 +36,8 @@ type ListJSON struct {
 	Signature     *SignatureJSON `json:"signature,omitempty"`
 	List          *SummaryJSON   `json:"list,omitempty"`
 	ExpiredImages []string       `json:"expired_images,omitempty"`
+	// Images are a registry source's images (HEPiX lists: see list).
+	Images []ImageJSON `json:"images,omitempty"`
 }
 
 // SignatureJSON describes the verified signature.
@@ -89,6 +91,11 @@ func WriteJSON(w io.Writer, verdicts []verdict.Verdict) error {
 		if v.List != nil {
 			l.List = Summarise(v)
 		}
+		if v.Listing != nil {
+			for _, img := range v.List.Images {
+				l.Images = append(l.Images, ImageJSON{ID: img.ID, Digest: img.Digest, Size: img.Size, ManifestDigest: img.Version})
+			}
+		}
 		doc.Lists = append(doc.Lists, l)
 	}
 	enc := json.NewEncoder(w)
@@ -118,6 +125,10 @@ func WriteText(w io.Writer, verdicts []verdict.Verdict) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, v := range verdicts {
 		fmt.Fprintf(tw, "%s\t%s\n", v.Status, v.Source)
+		if v.Listing != nil {
+			writeRegistry(tw, v)
+			continue
+		}
 		if v.List != nil {
 			l := v.List
 			fmt.Fprintf(tw, "\tlist %s %q, %d image(s), expires %s\n", l.ID, l.Title, len(l.Images), l.Expires.UTC().Format(time.RFC3339))
@@ -148,4 +159,26 @@ func explain(v verdict.Verdict) string {
 		msg += fmt.Sprintf("\n\t  got:  %s\n\t  want: %s", v.Observed, v.Expected)
 	}
 	return msg
+}
+
+// writeRegistry shows what a registry source held: each image found (its
+// id, layer digest and size, manifest) and each artifact skipped, with why.
+func writeRegistry(w io.Writer, v verdict.Verdict) {
+	g, l := v.Listing, v.List
+	fmt.Fprintf(w, "\tregistry source: %d image(s), %d skipped; %d tag(s) not selected by the tag pattern, %d referrer(s) ignored\n",
+		len(l.Images), len(l.Skipped), g.Unselected, g.Referrers)
+	for _, img := range l.Images {
+		fmt.Fprintf(w, "\timage %s\t%s, %d bytes (manifest %s)\n", img.ID, img.Digest, img.Size, img.Version)
+	}
+	for _, e := range l.Skipped {
+		fmt.Fprintf(w, "\tskipped %s\t(%s): %s\n", e.ID, e.Field, e.Reason)
+	}
+}
+
+// ImageJSON is one image a registry source holds.
+type ImageJSON struct {
+	ID             string `json:"id"`
+	Digest         string `json:"digest"`
+	Size           int64  `json:"size"`
+	ManifestDigest string `json:"manifest_digest"`
 }

@@ -6,6 +6,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -72,9 +74,13 @@ func Verdicts(ctx context.Context, f *cmdutil.Factory, args []string) ([]verdict
 	if err != nil {
 		return nil, err
 	}
-	cas, err := f.CAStore()
-	if err != nil {
-		return nil, err
+	// Registry sources have no signature: a site that reads only those
+	// needs no CA directory.
+	var cas *trust.CAStore
+	if slices.ContainsFunc(sources, func(s imagelist.Source) bool { _, reg := s.Registry(); return !reg }) {
+		if cas, err = f.CAStore(); err != nil {
+			return nil, err
+		}
 	}
 	client, err := f.HTTPClient()
 	if err != nil {
@@ -83,14 +89,20 @@ func Verdicts(ctx context.Context, f *cmdutil.Factory, args []string) ([]verdict
 	if f.Globals.InsecureAllowUnsigned {
 		f.Logger.Warn("INSECURE: --insecure-allow-unsigned is set: unsigned lists are accepted without any authenticity check")
 	}
-	fetched := cmdutil.FetchAll(ctx, &imagelist.Fetcher{Client: client}, sources, f.Globals.Parallel)
+	fetched := f.FetchAll(ctx, &imagelist.Fetcher{Client: client}, sources)
 	now := f.Now()
 	out := make([]verdict.Verdict, len(fetched))
 	for i, r := range fetched {
 		src := r.Source.String()
-		if r.Err != nil {
+		switch {
+		case r.Check != "" || r.Listing != nil:
+			out[i] = verdict.Registry(src, r.Listing, r.Check, r.Err)
+			if e, ok := f.Globals.ListEntry(r.Source.Key()); ok {
+				out[i].VOs = e.VOs
+			}
+		case r.Err != nil:
 			out[i] = verdict.FetchFailed(src, r.Err)
-		} else {
+		default:
 			out[i] = verdict.Evaluate(src, r.Data, policy(f, r.Source, cas), now)
 		}
 		log(f.Logger, out[i])
@@ -125,6 +137,10 @@ func log(l *slog.Logger, v verdict.Verdict) {
 	}
 	if v.List != nil {
 		for _, s := range v.List.Skipped {
+			if v.Listing != nil {
+				l.Warn("artifact skipped", "source", v.Source, "image", s.ID, "manifest", strings.TrimPrefix(s.Field, "manifest "), "reason", s.Reason)
+				continue
+			}
 			l.Warn("image entry skipped", "list", v.Source, "error", s.Error())
 		}
 		for _, img := range v.List.Images {
