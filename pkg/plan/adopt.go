@@ -88,7 +88,17 @@ func (b *builder) adopt(k imgKey, base Change, d Desired) bool {
 	var cands []*legacy
 	for i := range b.legacy {
 		l := &b.legacy[i]
-		if l.used || l.img.Owner != k.project || l.imageID != k.imageID {
+		if l.used || l.img.Owner != k.project {
+			continue
+		}
+		// atrope names a registry image HOST/REPO:TAG-<manifest digest>
+		// (appdb_id), which the desired image carries too: that names one
+		// build, in every list.
+		if atropeID := d.Properties[PropAtropeImageID]; d.Digest != "" && atropeID != "" && l.listID == "" && l.imageID == atropeID {
+			cands = append(cands, l)
+			continue
+		}
+		if l.imageID != k.imageID {
 			continue
 		}
 		// atrope records a list name, not an id: its image id must be
@@ -100,6 +110,14 @@ func (b *builder) adopt(k imgKey, base Change, d Desired) bool {
 	}
 	slices.SortFunc(cands, func(x, y *legacy) int { return newestFirst(x.img, y.img) })
 	i := slices.IndexFunc(cands, func(l *legacy) bool { return holds(l.img, d) })
+	prove := false
+	if i < 0 && d.Digest != "" {
+		// A registry layer's sha512 is not published: a download of the
+		// layer proves it, if Glance has a sha512 of the same size to
+		// compare it with.
+		i = slices.IndexFunc(cands, func(l *legacy) bool { return glanceSHA512(l.img) != "" && l.img.Size == d.Size })
+		prove = i >= 0
+	}
 	if i < 0 {
 		for _, l := range cands {
 			l.used = true
@@ -114,6 +132,9 @@ func (b *builder) adopt(k imgKey, base Change, d Desired) bool {
 	c := base
 	c.Action, c.Reason, c.GlanceImageID = ActionAdopt, pick.reason, pick.img.ID
 	c.Patch = AdoptPatch(pick.img, d)
+	if prove {
+		c.Prove, c.Desired = true, &d
+	}
 	b.plan.Inputs.Images = append(b.plan.Inputs.Images, ImageFingerprint{ID: pick.img.ID, UpdatedAt: pick.img.UpdatedAt.UTC()})
 	b.add(c)
 	b.share(base, pick.img, d)

@@ -42,15 +42,46 @@ func glanceHolds(img glance.Image, sha512 string, size int64) bool {
 	return sum != "" && sum == strings.ToLower(sha512) && img.Size == size
 }
 
-// holds reports whether Glance proves img holds d's bytes.
-func holds(img glance.Image, d Desired) bool { return glanceHolds(img, d.SHA512, d.Size) }
+// glanceDigest returns "sha256:<hex>" when Glance hashed img's bytes with
+// sha256 (a site whose Glance sets hashing_algorithm = sha256), else "":
+// then Glance proves a registry image's layer digest directly.
+func glanceDigest(img glance.Image) string {
+	if strings.EqualFold(img.HashAlgo, "sha256") && img.HashValue != "" {
+		return "sha256:" + strings.ToLower(img.HashValue)
+	}
+	return ""
+}
+
+// holds reports whether Glance proves img holds d's bytes. A registry
+// image's listed content is a sha256 layer digest, which Glance proves only
+// when it hashes with sha256; otherwise the sha512 of the layer is known
+// once a download computed it (see Change.Prove).
+func holds(img glance.Image, d Desired) bool {
+	if d.Digest != "" {
+		return glanceDigest(img) == d.Digest && img.Size == d.Size
+	}
+	return glanceHolds(img, d.SHA512, d.Size)
+}
 
 // proven reports whether Glance proves that img holds the bytes ck's
-// record on it names (ck_sha512 and ck_size): an image ck uploaded as
-// listed, or a copy of exactly those bytes, which is as good.
+// record on it names (ck_sha512, or for a registry image on a sha256
+// Glance ck_digest, and ck_size): an image ck uploaded as listed, or a copy
+// of exactly those bytes, which is as good.
+//
+// For a registry image on a sha512 Glance this proves the image holds
+// what its ck_sha512 says, not that those are the layer's bytes: the link
+// between the layer's digest and its sha512 is ck's record, made when it
+// uploaded the image. candidates therefore trusts, among images claiming
+// one layer with different sha512s, only the oldest (see digestConflicts).
 func proven(img glance.Image) bool {
 	size, err := strconv.ParseInt(img.Properties[PropSize], 10, 64)
-	return err == nil && glanceHolds(img, img.Properties[PropSHA512], size)
+	if err != nil {
+		return false
+	}
+	if dg := img.Properties[PropDigest]; dg != "" && glanceDigest(img) != "" {
+		return glanceDigest(img) == dg && img.Size == size
+	}
+	return glanceHolds(img, img.Properties[PropSHA512], size)
 }
 
 // transformed reports whether ck's record says it stored img unpacked or
@@ -69,11 +100,17 @@ func transformed(img glance.Image) bool {
 func vouched(img glance.Image) bool { return proven(img) || transformed(img) }
 
 // sameBytes compares the bytes ck's record on a vouched image names with
-// the list's: only the checksum and size decide a re-upload, never the URI
-// or version. For a proven image the record is what Glance holds.
+// the list's: only the checksum (a registry image's layer digest) and size
+// decide a re-upload, never the URI or version. For a proven image the
+// record is what Glance holds.
 func sameBytes(img glance.Image, d Desired) bool {
-	return img.Properties[PropSHA512] == d.SHA512 &&
-		img.Properties[PropSize] == strconv.FormatInt(d.Size, 10)
+	if img.Properties[PropSize] != strconv.FormatInt(d.Size, 10) {
+		return false
+	}
+	if d.Digest != "" {
+		return img.Properties[PropDigest] == d.Digest
+	}
+	return img.Properties[PropSHA512] == d.SHA512
 }
 
 // unprovenWhy says, with the observed and expected values, why Glance does
@@ -95,6 +132,12 @@ func unprovenWhy(img glance.Image) string {
 func legacyWhy(img glance.Image, d Desired) string {
 	sum := glanceSHA512(img)
 	switch {
+	case d.Digest != "" && img.Size != d.Size:
+		return fmt.Sprintf("Glance's size %d is not the layer's %d (converted, or another build)", img.Size, d.Size)
+	case d.Digest != "" && sum == "":
+		return fmt.Sprintf("Glance computed no sha512 of its bytes (os_hash_algo %q) that a download of the layer could be compared with", img.HashAlgo)
+	case d.Digest != "":
+		return "its bytes are not the layer's"
 	case sum == "":
 		return fmt.Sprintf("Glance computed no sha512 of its bytes (os_hash_algo %q); the checksums the old tool recorded are not evidence", img.HashAlgo)
 	case sum != d.SHA512:

@@ -116,11 +116,11 @@ func disagreement(a, b ListInput) string {
 	}
 	ca := map[string]content{}
 	for _, img := range la.Images {
-		ca[img.ID] = content{strings.ToLower(img.SHA512), img.Size}
+		ca[img.ID] = content{strings.ToLower(img.SHA512) + img.Digest, img.Size}
 	}
 	cb := map[string]content{}
 	for _, img := range lb.Images {
-		cb[img.ID] = content{strings.ToLower(img.SHA512), img.Size}
+		cb[img.ID] = content{strings.ToLower(img.SHA512) + img.Digest, img.Size}
 	}
 	for _, id := range slices.Sorted(maps.Keys(ca)) {
 		x := ca[id]

@@ -65,11 +65,38 @@ func (b *builder) candidates(imgs []glance.Image) []glance.Image {
 		return recorded
 	}
 	slices.SortFunc(sure, newestFirst)
+	sure = b.digestConflicts(sure)
 	for _, img := range recorded {
 		b.notice(NoticeUnproven, img, fmt.Sprintf("it claims to hold the listed bytes stored as %s (ck_source_format), which Glance cannot check, and image %s, whose bytes Glance proves, has the same identity: left alone",
 			img.Properties[PropSourceFormat], sure[0].ID))
 	}
 	return sure
+}
+
+// digestConflicts keeps, of the images claiming one registry layer
+// (ck_digest) with different sha512s, only the oldest: one layer digest
+// names one content, so they cannot all be genuine, and a copy made to
+// pose as ck's image comes after it. The others are reported and left
+// alone. Images that agree (the same layer, the same sha512) are genuine
+// duplicates and stay. sure is newest first, and stays so.
+func (b *builder) digestConflicts(sure []glance.Image) []glance.Image {
+	oldest := map[string]glance.Image{}
+	for _, img := range sure {
+		if dg := img.Properties[PropDigest]; dg != "" {
+			oldest[dg] = img // the last one seen is the oldest
+		}
+	}
+	out := sure[:0:0]
+	for _, img := range sure {
+		first, ok := oldest[img.Properties[PropDigest]]
+		if ok && first.ID != img.ID && (first.Properties[PropSHA512] != img.Properties[PropSHA512] || first.Size != img.Size) {
+			b.notice(NoticeUnproven, img, fmt.Sprintf("it claims layer %s with sha512 %s, and the older image %s claims the same layer with sha512 %s: one layer has one sha512, so the newer claim is not trusted; left alone",
+				short(img.Properties[PropDigest]), short(img.Properties[PropSHA512]), first.ID, short(first.Properties[PropSHA512])))
+			continue
+		}
+		out = append(out, img)
+	}
+	return out
 }
 
 // provenFirst orders images Glance proves before those it cannot.
@@ -89,7 +116,7 @@ func (b *builder) decideDesired(k imgKey, w *wanted, current, old []glance.Image
 	d := w.desired
 	base := Change{
 		Project: k.project, ListID: k.listID, ImageID: k.imageID,
-		Title: d.Properties[PropTitle], Source: w.source, Size: d.Size, SHA512: d.SHA512,
+		Title: d.Properties[PropTitle], Source: w.source, Size: d.Size, SHA512: d.SHA512, Digest: d.Digest,
 	}
 	if base.Title == "" {
 		base.Title = d.Name

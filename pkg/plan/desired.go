@@ -19,6 +19,10 @@ const (
 	PropListURL = "ck_list_url"
 	PropExpires = "ck_expires"
 	PropRetired = "ck_retired"
+	// PropDigest is a registry image's content: its disk layer's digest
+	// ("sha256:<hex>", spec §11). Its ck_sha512 is not known before the
+	// download: pkg/apply records the sha512 it computed on the way.
+	PropDigest = "ck_digest"
 	// PropUnverified marks an image ck is still uploading: set in the
 	// create call, removed (and the image shown) once Glance's copy is
 	// verified. An image that keeps it was left by a killed run: never
@@ -40,7 +44,7 @@ const (
 // ck_retired is not here: it is set only by retire and removed only by
 // republish.
 var managedProps = []string{
-	PropListID, PropImageID, PropSHA512, PropSize, PropVersion, PropListURL,
+	PropListID, PropImageID, PropSHA512, PropDigest, PropSize, PropVersion, PropListURL,
 	PropExpires, PropMPURI, PropTitle, PropDescription, PropHVVersion,
 	PropAttributes, PropOSDistro, PropOSVersion, PropArchitecture,
 }
@@ -56,7 +60,10 @@ type Desired struct {
 	URI        string            `json:"uri"`              // hv:uri, where to download from
 	Format     string            `json:"format,omitempty"` // hv:format lower-cased, a hint only (spec §8)
 	Size       int64             `json:"size"`
-	SHA512     string            `json:"sha512"`
+	SHA512     string            `json:"sha512"` // "" for a registry image: see Digest
+	// Digest is a registry image's content, its layer digest
+	// ("sha256:<hex>"); "" for HEPiX images, whose content is SHA512.
+	Digest string `json:"digest,omitempty"`
 	// Members are the projects to share the image with once it is active
 	// (--share-mode members), sorted; they make the visibility "shared".
 	Members []string `json:"members,omitempty"`
@@ -98,6 +105,15 @@ func DesiredImage(list *imagelist.List, img imagelist.Image, source string, p Po
 	set(PropOSDistro, NormalizeDistro(distro))
 	set(PropOSVersion, strings.TrimSpace(img.OSVersion))
 	set(PropArchitecture, NormalizeArch(img.Arch))
+	set(PropDigest, img.Digest)
+	// What the source adds for downstream readers (a registry image's
+	// appdb_id, image_hash, os_type, ...): never one of ck's own
+	// properties, which only the lines above set.
+	for k, v := range img.Properties {
+		if !strings.HasPrefix(k, "ck_") {
+			set(k, v)
+		}
+	}
 
 	name := img.Title
 	if name == "" {
@@ -113,5 +129,6 @@ func DesiredImage(list *imagelist.List, img imagelist.Image, source string, p Po
 		Format:     strings.ToLower(strings.TrimSpace(img.Format)),
 		Size:       img.Size,
 		SHA512:     strings.ToLower(img.SHA512),
+		Digest:     img.Digest,
 	}
 }

@@ -22,6 +22,11 @@ type ListInput struct {
 	// Digest is the sha256 (hex) of the list's bytes as fetched, used to
 	// tell whether a saved plan is stale; may be "".
 	Digest string
+	// VOGuess marks a VO that is a guess, not the list's word: a registry
+	// source without a vos setting takes its registry project's name as
+	// its VO. When the mapping file has no such VO, its images go to the
+	// default project instead of being skipped.
+	VOGuess bool
 	// Members are the projects the list's images are shared with as image
 	// members (--share-mode members: one copy in Project, the VO's project
 	// a member); empty in the default per-project copies mode.

@@ -1,6 +1,8 @@
 package plan
 
 import (
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/ck-sync/ck/pkg/glance"
@@ -42,6 +44,11 @@ func MetadataPatch(current glance.Image, d Desired) []PatchOp {
 		ops = append(ops, PatchOp{Op: OpReplace, Path: "/visibility", Value: d.Visibility, Old: current.Visibility})
 	}
 	for _, k := range managedProps {
+		if k == PropSHA512 && d.SHA512 == "" {
+			// A registry image's sha512 is what ck computed of the layer
+			// on upload (pkg/apply), not something the plan knows.
+			continue
+		}
 		want, wantOK := d.Properties[k]
 		have, haveOK := current.Properties[k]
 		switch {
@@ -51,6 +58,21 @@ func MetadataPatch(current glance.Image, d Desired) []PatchOp {
 			ops = append(ops, PatchOp{Op: OpReplace, Path: "/" + k, Value: want, Old: have})
 		case !wantOK && haveOK:
 			ops = append(ops, PatchOp{Op: OpRemove, Path: "/" + k, Old: have})
+		}
+	}
+	// The properties a source adds for downstream readers are set, never
+	// removed: the same names (appdb_id, image_hash) may be an old tool's
+	// on an image ck adopted.
+	for _, k := range slices.Sorted(maps.Keys(d.Properties)) {
+		if slices.Contains(managedProps, k) {
+			continue
+		}
+		want := d.Properties[k]
+		switch have, ok := current.Properties[k]; {
+		case !ok:
+			ops = append(ops, PatchOp{Op: OpAdd, Path: "/" + k, Value: want})
+		case have != want:
+			ops = append(ops, PatchOp{Op: OpReplace, Path: "/" + k, Value: want, Old: have})
 		}
 	}
 	return ops

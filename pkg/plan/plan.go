@@ -119,7 +119,15 @@ type Change struct {
 	// Member is the project shared with (share) or unshared (unshare).
 	Member string `json:"member,omitempty"`
 	Size   int64  `json:"size"`   // bytes of the image concerned
-	SHA512 string `json:"sha512"` // lower-case hex
+	SHA512 string `json:"sha512"` // lower-case hex; "" for a registry image not yet uploaded
+	// Digest is a registry image's layer digest ("sha256:<hex>").
+	Digest string `json:"digest,omitempty"`
+	// Prove is set on an adopt of an old tool's registry image: its bytes
+	// are proven by one download of the layer (its digest verified, its
+	// sha512 compared with Glance's os_hash_value of the image), with no
+	// upload; when they differ, the listed image is uploaded instead and the
+	// old one left alone. Desired says what to download.
+	Prove bool `json:"prove,omitempty"`
 }
 
 // ListStatus is the outcome of fetching and verifying one list.

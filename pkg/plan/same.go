@@ -13,8 +13,8 @@ import (
 // first differences.
 func SameChanges(saved, current *Plan) error {
 	key := func(c Change) string {
-		return fmt.Sprintf("%s %s project %s list %s image %s (glance %s, sha512 %.16s…, %d bytes)",
-			c.Action, c.Reason, c.Project, c.ListID, c.ImageID, c.GlanceImageID, c.SHA512, c.Size)
+		return fmt.Sprintf("%s %s project %s list %s image %s (glance %s, sha512 %.16s…, digest %.23s…, %d bytes, prove %t)",
+			c.Action, c.Reason, c.Project, c.ListID, c.ImageID, c.GlanceImageID, c.SHA512, c.Digest, c.Size, c.Prove)
 	}
 	count := map[string]int{}
 	for _, c := range current.Changes {

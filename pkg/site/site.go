@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"slices"
 	"time"
@@ -100,7 +101,10 @@ func Observe(ctx context.Context, cfg Config, lists []plan.ListInput) (*State, e
 
 	var m mapping.Mapping
 	if slices.ContainsFunc(lists, func(in plan.ListInput) bool { return planned(in) && in.List.VO != "" }) {
-		if m, err = readMapping(cfg.MappingFile); err != nil {
+		// A registry source's guessed VO does not need the file: without
+		// one, its images go to the default project.
+		guessesOnly := !slices.ContainsFunc(lists, func(in plan.ListInput) bool { return planned(in) && in.List.VO != "" && !in.VOGuess })
+		if m, err = readMapping(cfg.MappingFile); err != nil && !(guessesOnly && errors.Is(err, fs.ErrNotExist)) {
 			return nil, &ConfigError{Flag: "--mapping-file", Err: err}
 		}
 	}
@@ -149,6 +153,10 @@ func Observe(ctx context.Context, cfg Config, lists []plan.ListInput) (*State, e
 	for i, in := range st.Lists {
 		if !planned(in) {
 			continue
+		}
+		if _, mapped := m.Lookup(in.List.VO); in.VOGuess && !mapped {
+			l := *in.List
+			l.VO, st.Lists[i].List, in.List = "", &l, &l
 		}
 		route := RouteList(in.List.VO, m, cfg.DefaultProject != "")
 		switch {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ck-sync/ck/pkg/cli/cmdutil"
 	"github.com/ck-sync/ck/pkg/cli/verify"
+	"github.com/ck-sync/ck/pkg/ociref"
 	"github.com/ck-sync/ck/pkg/plan"
 	"github.com/ck-sync/ck/pkg/plan/render"
 	"github.com/ck-sync/ck/pkg/site"
@@ -211,9 +212,15 @@ func Run(ctx context.Context, opts *Options) error {
 // Inputs turns verdicts into the planner's list inputs: an invalid list
 // (unreachable, bad signature, ...) is failed and retires nothing; an
 // expired one retires its images.
+//
+// A registry source's list id is its canonical name (the source itself),
+// known even when it could not be read, so that its images are protected
+// by id. Its images go to the projects of its vos setting, one input per
+// VO; without one, to its registry project's VO when the mapping file has
+// that name, else to the default project (plan.ListInput.VOGuess).
 func Inputs(verdicts []verdict.Verdict) []plan.ListInput {
-	out := make([]plan.ListInput, len(verdicts))
-	for i, v := range verdicts {
+	out := make([]plan.ListInput, 0, len(verdicts))
+	for _, v := range verdicts {
 		in := plan.ListInput{Source: v.Source, List: v.List, Digest: v.Digest}
 		switch v.Status {
 		case verdict.Valid:
@@ -228,7 +235,26 @@ func Inputs(verdicts []verdict.Verdict) []plan.ListInput {
 		if v.List != nil {
 			in.ListID = v.List.ID
 		}
-		out[i] = in
+		if !ociref.IsRegistry(v.Source) {
+			out = append(out, in)
+			continue
+		}
+		in.ListID = v.Source
+		if v.Listing == nil {
+			out = append(out, in)
+			continue
+		}
+		if len(v.VOs) == 0 {
+			l := *in.List
+			l.VO, in.List, in.VOGuess = v.Listing.Ref.Project, &l, true
+			out = append(out, in)
+			continue
+		}
+		for _, vo := range v.VOs {
+			l := *in.List
+			l.VO, in.List = vo, &l
+			out = append(out, in)
+		}
 	}
 	return out
 }

@@ -79,15 +79,37 @@ func CKImage(list *imagelist.List, img imagelist.Image, source, project, glanceI
 // Glance's own sha512 and size are d's, so the image is proven to hold
 // what its ck_sha512 and ck_size say. WithGlanceHash makes it hold other
 // bytes, as an image someone else uploaded with ck's marks copied would.
+//
+// A registry image's sha512 is not in the plan: the upload records the one
+// it computed of the layer (here SHA("layer " + d.Digest)) as ck_sha512.
 func FromDesired(d plan.Desired, project, glanceID string, created time.Time) glance.Image {
+	props := maps.Clone(d.Properties)
+	sum := d.SHA512
+	if sum == "" && d.Digest != "" {
+		sum = LayerSHA512(d.Digest)
+		props[plan.PropSHA512] = sum
+	}
 	return glance.Image{
 		ID: glanceID, Name: d.Name, Owner: project, Status: "active",
 		Visibility: d.Visibility, Tags: slices.Clone(d.Tags),
-		Properties: maps.Clone(d.Properties),
+		Properties: props,
 		DiskFormat: "qcow2", ContainerFormat: "bare",
 		MinRAM: d.MinRAM, MinDisk: d.MinDisk, Size: d.Size,
-		HashAlgo: "sha512", HashValue: d.SHA512,
+		HashAlgo: "sha512", HashValue: sum,
 		CreatedAt: created, UpdatedAt: created,
+	}
+}
+
+// LayerSHA512 is the sha512 tests give the bytes of a registry layer.
+func LayerSHA512(digest string) string { return SHA("layer " + digest) }
+
+// RegistryImage returns an image a registry source lists: id
+// HOST/REPO:TAG, content the layer digest "sha256:" + 64×seed-ish hex.
+func RegistryImage(id, layerSeed string, size int64) imagelist.Image {
+	dg := "sha256:" + SHA(layerSeed)[:64]
+	return imagelist.Image{
+		ID: id, Title: id, URI: "oci://" + id + "@" + dg, Size: size, Digest: dg, Version: "sha256:" + SHA("manifest "+layerSeed)[:64],
+		Properties: map[string]string{"appdb_id": id + "-sha256:" + SHA("manifest " + layerSeed)[:64], "image_hash": dg, "os_type": "linux"},
 	}
 }
 
@@ -140,7 +162,13 @@ func Apply(observed []glance.Image, p *plan.Plan, now time.Time) ([]glance.Image
 				}
 			}
 		case plan.ActionUpdateMetadata, plan.ActionRetire, plan.ActionAdopt:
-			if err := patch(c.GlanceImageID, c.Patch); err != nil {
+			ops := c.Patch
+			if c.Prove {
+				// pkg/apply downloads the layer and, when its sha512 is the
+				// image's, records it: as if they matched.
+				ops = append(slices.Clone(ops), plan.PatchOp{Op: plan.OpAdd, Path: "/" + plan.PropSHA512, Value: LayerSHA512(c.Desired.Digest)})
+			}
+			if err := patch(c.GlanceImageID, ops); err != nil {
 				return nil, err
 			}
 		case plan.ActionShare, plan.ActionUnshare:
