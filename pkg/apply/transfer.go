@@ -77,7 +77,7 @@ func (o Options) transfer(ctx context.Context, g Glance, c plan.Change) (id stri
 	}
 	t := o.Progress.Start(c.Project+"/"+c.ImageID, fmt.Sprintf("%s → %s", d.Name, project), d.Size)
 	defer func() { t.Done(err) }()
-	downloaded := &counter{r: progress.Reader(body, t)}
+	downloaded := &counter{r: body, t: t}
 
 	disk, err := transfer.Unpack(downloaded, transfer.UnpackOptions{Name: name, MaxExpanded: o.MaxExpanded, Size: d.Size})
 	if err != nil {
@@ -100,7 +100,9 @@ func (o Options) transfer(ctx context.Context, g Glance, c plan.Change) (id stri
 		return "", downloaded.n.Load(), fmt.Errorf("%s is %s: web-download would store it as it is; use --upload-method upload or glance-direct", name, disk.Source())
 	}
 
-	p := upload{r: disk, diskFormat: f.DiskFormat, vsize: disk.VirtualSize(), asListed: !disk.Unpacked()}
+	// disk.Reader rather than disk, whose embedding hides the reader's
+	// WriteTo: through it the read-ahead's blocks reach Glance uncopied.
+	p := upload{r: disk.Reader, diskFormat: f.DiskFormat, vsize: disk.VirtualSize(), asListed: !disk.Unpacked()}
 	if f.Name == "raw" && !disk.Unpacked() {
 		p.vsize = d.Size
 	}
@@ -131,8 +133,14 @@ func (o Options) transfer(ctx context.Context, g Glance, c plan.Change) (id stri
 		}
 	}()
 
-	sent := newSent(p.r)
-	final, err := o.send(ctx, g, img.ID, d, sent)
+	// The bytes sent need a hash of their own only when they are not the
+	// download's: the list's sha512, verified on the way, covers those.
+	out, sent := p.r, (*sentReader)(nil)
+	if !p.asListed {
+		sent = newSent(p.r)
+		out = sent
+	}
+	final, err := o.send(ctx, g, img.ID, d, out)
 	if err != nil {
 		return img.ID, downloaded.n.Load(), err
 	}
@@ -298,17 +306,36 @@ func (o Options) cleanup(ctx context.Context, g Glance, id string, c plan.Change
 	o.Logger.Info("deleted the half-made image", "glance_id", id, "list", c.ListID, "image", c.ImageID)
 }
 
-// counter counts the bytes read through it. net/http may still be reading
-// the body from its own goroutine when an upload fails early, hence atomic.
+// counter counts the bytes that pass through it, by Read or by WriteTo, and
+// reports them to t when set. net/http may still be reading the body from
+// its own goroutine when an upload fails early, hence atomic.
 type counter struct {
 	r io.Reader
+	t progress.Transfer // nil: count only
 	n atomic.Int64
 }
 
 func (c *counter) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
-	c.n.Add(int64(n))
+	c.add(p[:n])
 	return n, err
+}
+
+// WriteTo implements io.WriterTo, which net/http's upload (io.Copy) prefers
+// to Read: r's own WriteTo, the read-ahead's, then hands its blocks on
+// whole, with no copy through a 32 KiB buffer.
+func (c *counter) WriteTo(w io.Writer) (int64, error) {
+	return io.Copy(seenWriter{w: w, see: c.add}, c.r)
+}
+
+func (c *counter) add(p []byte) {
+	if len(p) == 0 {
+		return
+	}
+	c.n.Add(int64(len(p)))
+	if c.t != nil {
+		c.t.Add(int64(len(p)))
+	}
 }
 
 // sentReader counts and hashes what goes to Glance, for the check of an
@@ -326,15 +353,38 @@ func newSent(r io.Reader) *sentReader {
 }
 
 func (s *sentReader) Read(p []byte) (int, error) {
-	n, err := s.counter.Read(p)
-	s.mu.Lock()
-	s.h.Write(p[:n])
-	s.mu.Unlock()
+	n, err := s.r.Read(p)
+	s.add(p[:n])
 	return n, err
+}
+
+// WriteTo implements io.WriterTo; see counter.WriteTo.
+func (s *sentReader) WriteTo(w io.Writer) (int64, error) {
+	return io.Copy(seenWriter{w: w, see: s.add}, s.r)
+}
+
+func (s *sentReader) add(p []byte) {
+	s.counter.add(p)
+	s.mu.Lock()
+	s.h.Write(p)
+	s.mu.Unlock()
 }
 
 func (s *sentReader) sum() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return hex.EncodeToString(s.h.Sum(nil))
+}
+
+// seenWriter writes to w and shows see the bytes w took, so that what is
+// counted and hashed is what was sent.
+type seenWriter struct {
+	w   io.Writer
+	see func([]byte)
+}
+
+func (s seenWriter) Write(p []byte) (int, error) {
+	n, err := s.w.Write(p)
+	s.see(p[:n])
+	return n, err
 }

@@ -1,6 +1,7 @@
 package glance
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -198,13 +199,93 @@ func TestUploadStreamsWithoutLength(t *testing.T) {
 }
 
 func TestUploadReaderErrorWins(t *testing.T) {
-	s := newTestService(t, &fakeGlance{status: http.StatusNoContent})
 	boom := errors.New("sha512 mismatch")
-	err := s.Upload(context.Background(), "i1", io.MultiReader(strings.NewReader("data"), iotestErrReader{boom}))
-	if !errors.Is(err, boom) || errors.Is(err, ErrRetryable) {
-		t.Fatalf("err = %v, want the reader's error and not retryable", err)
+	bodies := []struct {
+		name string
+		body io.Reader
+	}{
+		{"Read", io.MultiReader(strings.NewReader("data"), iotestErrReader{boom})},
+		// ck's read-ahead: net/http copies it by WriteTo, not Read.
+		{"WriteTo", writerToBody{data: []byte("data"), err: boom}},
+	}
+	for _, b := range bodies {
+		t.Run(b.name, func(t *testing.T) {
+			s := newTestService(t, &fakeGlance{status: http.StatusNoContent})
+			err := s.Upload(context.Background(), "i1", b.body)
+			if !errors.Is(err, boom) || errors.Is(err, ErrRetryable) || !strings.HasPrefix(err.Error(), "upload image i1: reading data: ") {
+				t.Fatalf("err = %v, want the reader's error and not retryable", err)
+			}
+		})
 	}
 }
+
+// A body's WriteTo is used, and its blocks reach Glance whole.
+func TestUploadUsesWriteTo(t *testing.T) {
+	f := &fakeGlance{status: http.StatusNoContent}
+	s := newTestService(t, f)
+	body := writerToBody{data: bytes.Repeat([]byte("x"), 100<<10)}
+	if err := s.Upload(context.Background(), "i1", body); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(f.data, body.data) {
+		t.Fatalf("Glance got %d bytes, want %d", len(f.data), len(body.data))
+	}
+}
+
+// recordingReader records the reader's errors, never the connection's: a
+// write error is not the image's fault.
+func TestRecordingReaderWriteTo(t *testing.T) {
+	boom, reset := errors.New("sha512 mismatch"), errors.New("connection reset")
+	tests := []struct {
+		name       string
+		r          io.Reader
+		w          io.Writer
+		want       error // WriteTo's error
+		wantRecord error // failure()
+	}{
+		{"reader's WriteTo fails", writerToBody{data: []byte("abc"), err: boom}, io.Discard, boom, boom},
+		{"plain reader fails", io.MultiReader(strings.NewReader("abc"), iotestErrReader{boom}), io.Discard, boom, boom},
+		{"writer fails", writerToBody{data: []byte("abc")}, failingWriter{reset}, reset, nil},
+		{"plain reader, writer fails", strings.NewReader("abc"), failingWriter{reset}, reset, nil},
+		{"clean end", writerToBody{data: []byte("abc")}, io.Discard, nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rr := &recordingReader{r: tt.r}
+			_, err := rr.WriteTo(tt.w)
+			if !errors.Is(err, tt.want) || (tt.want == nil && err != nil) {
+				t.Errorf("WriteTo error = %v, want %v", err, tt.want)
+			}
+			if got := rr.failure(); got != tt.wantRecord {
+				t.Errorf("failure() = %v, want %v", got, tt.wantRecord)
+			}
+		})
+	}
+}
+
+// writerToBody writes data in one Write, then ends with err (nil: cleanly),
+// as the read-ahead does.
+type writerToBody struct {
+	data []byte
+	err  error
+}
+
+// Read fails: the test wants the body copied by WriteTo.
+func (b writerToBody) Read([]byte) (int, error) {
+	return 0, errors.New("Read called, WriteTo bypassed")
+}
+
+func (b writerToBody) WriteTo(w io.Writer) (int64, error) {
+	n, err := w.Write(b.data)
+	if err != nil {
+		return int64(n), err
+	}
+	return int64(n), b.err
+}
+
+type failingWriter struct{ err error }
+
+func (f failingWriter) Write([]byte) (int, error) { return 0, f.err }
 
 type iotestErrReader struct{ err error }
 

@@ -150,17 +150,48 @@ type recordingReader struct {
 func (r *recordingReader) Read(p []byte) (int, error) {
 	n, err := r.r.Read(p)
 	if err != nil && err != io.EOF {
-		r.mu.Lock()
-		if r.err == nil {
-			r.err = err
-		}
-		r.mu.Unlock()
+		r.record(err)
 	}
 	return n, err
+}
+
+// WriteTo implements io.WriterTo, which net/http's upload prefers to Read:
+// a reader with a WriteTo of its own (ck's read-ahead) then writes its
+// blocks whole, one chunk each, instead of through a 32 KiB buffer. Only
+// the reader's errors are recorded, not those of w (the connection).
+func (r *recordingReader) WriteTo(w io.Writer) (int64, error) {
+	ew := &errWriter{w: w}
+	n, err := io.Copy(ew, r.r)
+	if err != nil && ew.err == nil {
+		r.record(err)
+	}
+	return n, err
+}
+
+func (r *recordingReader) record(err error) {
+	r.mu.Lock()
+	if r.err == nil {
+		r.err = err
+	}
+	r.mu.Unlock()
 }
 
 func (r *recordingReader) failure() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.err
+}
+
+// errWriter remembers w's error, to tell it from the reader's in a copy.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	n, err := e.w.Write(p)
+	if err != nil && e.err == nil {
+		e.err = err
+	}
+	return n, err
 }

@@ -282,6 +282,10 @@ type closeSignal struct {
 	closed chan struct{}
 }
 
+// WriteTo implements io.WriterTo, which net/http's upload prefers to Read,
+// so that the reader's own WriteTo is used (see recordingReader.WriteTo).
+func (c *closeSignal) WriteTo(w io.Writer) (int64, error) { return io.Copy(w, c.Reader) }
+
 // Close implements io.Closer.
 func (c *closeSignal) Close() error {
 	c.once.Do(func() { close(c.closed) })

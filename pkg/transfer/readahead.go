@@ -79,9 +79,50 @@ func (ra *readAhead) fill() {
 
 // Read implements io.Reader.
 func (ra *readAhead) Read(p []byte) (int, error) {
+	if ra.off >= len(ra.cur.data) {
+		if err := ra.next(); err != nil {
+			return 0, err
+		}
+	}
+	n := copy(p, ra.cur.data[ra.off:])
+	ra.off += n
+	return n, nil
+}
+
+// WriteTo implements io.WriterTo, which io.Copy and net/http's upload
+// prefer to Read: each block goes to w as it came from r, with no copy into
+// the consumer's smaller buffer, so an upload sends it as one chunk (one
+// write to the socket) rather than as many 32 KiB ones. r's error comes out
+// as Read would return it (nil for io.EOF), after all the data before it.
+func (ra *readAhead) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	for {
+		if ra.off >= len(ra.cur.data) {
+			if err := ra.next(); err == io.EOF {
+				return total, nil
+			} else if err != nil {
+				return total, err
+			}
+		}
+		rest := ra.cur.data[ra.off:]
+		n, err := w.Write(rest)
+		ra.off += n
+		total += int64(n)
+		if err == nil && n < len(rest) {
+			err = io.ErrShortWrite
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
+// next makes the next non-empty block current, handing the spent one back to
+// the reading goroutine, or returns the error that ended the stream.
+func (ra *readAhead) next() error {
 	for ra.off >= len(ra.cur.data) {
 		if ra.last != nil {
-			return 0, ra.last
+			return ra.last
 		}
 		if ra.cur.data != nil {
 			ra.empty <- ra.cur.data[:cap(ra.cur.data)]
@@ -89,7 +130,7 @@ func (ra *readAhead) Read(p []byte) (int, error) {
 		}
 		if ra.cur.err != nil {
 			ra.last = ra.cur.err
-			return 0, ra.last
+			return ra.last
 		}
 		select {
 		case ra.cur = <-ra.full:
@@ -97,13 +138,11 @@ func (ra *readAhead) Read(p []byte) (int, error) {
 			// Closed under a reader that is still going (net/http may read
 			// an upload body after the request returned): stop it.
 			ra.last = errReadAheadClosed
-			return 0, ra.last
+			return ra.last
 		}
 		ra.off = 0
 	}
-	n := copy(p, ra.cur.data[ra.off:])
-	ra.off += n
-	return n, nil
+	return nil
 }
 
 // errReadAheadClosed is what Read returns once Close was called.

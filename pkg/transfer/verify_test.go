@@ -2,6 +2,8 @@ package transfer
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io"
 	"strings"
@@ -118,5 +120,87 @@ func TestVerifyErrorText(t *testing.T) {
 	}
 	if IsRetryable(err) {
 		t.Error("a verification failure must not be retryable")
+	}
+}
+
+// A registry blob is declared by its sha256; Glance's os_hash_value is a
+// sha512: one pass verifies the first and computes the second.
+func TestDigestVerifier(t *testing.T) {
+	data, sum512 := testImage(10_000)
+	s256 := sha256.Sum256(data)
+	sum256 := hex.EncodeToString(s256[:])
+	bad := bytes.Clone(data)
+	bad[9_999] ^= 1
+
+	tests := []struct {
+		name      string
+		data      []byte
+		want      Digest
+		also      string
+		wantCheck string            // "" means a clean EOF
+		sums      map[string]string // SumOf after the end; "" means not computed
+	}{
+		{name: "sha512, nothing more", data: data, want: Digest{CheckSHA512, sum512},
+			sums: map[string]string{CheckSHA512: sum512, CheckSHA256: ""}},
+		{name: "sha256 declared, sha512 on the same pass", data: data, want: Digest{CheckSHA256, strings.ToUpper(sum256)}, also: CheckSHA512,
+			sums: map[string]string{CheckSHA256: sum256, CheckSHA512: sum512}},
+		{name: "sha512 declared, sha256 on the same pass", data: data, want: Digest{CheckSHA512, sum512}, also: CheckSHA256,
+			sums: map[string]string{CheckSHA256: sum256, CheckSHA512: sum512}},
+		{name: "also the declared algorithm: hashed once", data: data, want: Digest{CheckSHA256, sum256}, also: CheckSHA256,
+			sums: map[string]string{CheckSHA256: sum256, CheckSHA512: ""}},
+		{name: "wrong last byte, sha256 declared", data: bad, want: Digest{CheckSHA256, sum256}, also: CheckSHA512,
+			wantCheck: CheckSHA256},
+		{name: "short, sha256 declared", data: data[:5000], want: Digest{CheckSHA256, sum256}, also: CheckSHA512,
+			wantCheck: CheckSize},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, err := NewDigestVerifier(bytes.NewReader(tt.data), int64(len(data)), tt.want, tt.also)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v.Name = "blob X"
+			spy := &eofSpy{r: v}
+			_, err = io.Copy(io.Discard, spy)
+			if tt.wantCheck != "" {
+				if ve := asVerifyError(t, err); ve.Check != tt.wantCheck || spy.sawEOF {
+					t.Fatalf("VerifyError %+v, sawEOF %v; want check %s and no EOF", ve, spy.sawEOF, tt.wantCheck)
+				}
+				return
+			}
+			if err != nil || !spy.sawEOF {
+				t.Fatalf("err = %v, sawEOF = %v; want a clean EOF", err, spy.sawEOF)
+			}
+			for alg, want := range tt.sums {
+				got, ok := v.SumOf(alg)
+				if got != want || ok != (want != "") {
+					t.Errorf("SumOf(%s) = %q, %v; want %q", alg, got, ok, want)
+				}
+			}
+		})
+	}
+}
+
+func TestNewDigestVerifierRefuses(t *testing.T) {
+	_, sum512 := testImage(10)
+	tests := []struct {
+		name string
+		want Digest
+		also string
+		msg  string
+	}{
+		{"unknown algorithm", Digest{"md5", "d41d8cd98f00b204e9800998ecf8427e"}, "", `unknown digest algorithm "md5"`},
+		{"unknown second algorithm", Digest{CheckSHA512, sum512}, "sha1", `unknown digest algorithm "sha1"`},
+		{"sha512 hex of a sha256", Digest{CheckSHA256, sum512}, "", "is not 64 hex digits"},
+		{"not hex", Digest{CheckSHA512, strings.Repeat("z", 128)}, "", "is not 128 hex digits"},
+		{"empty", Digest{CheckSHA512, ""}, "", "is not 128 hex digits"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, err := NewDigestVerifier(strings.NewReader(""), 0, tt.want, tt.also)
+			if err == nil || !strings.Contains(err.Error(), tt.msg) || v != nil {
+				t.Fatalf("NewDigestVerifier = %v, %v; want an error containing %q", v, err, tt.msg)
+			}
+		})
 	}
 }
