@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -228,7 +229,13 @@ func (o Options) run(ctx context.Context, c plan.Change) Outcome {
 					err = fmt.Errorf("retire replaced image %s: %w", c.GlanceImageID, perr)
 				}
 			}
-		case plan.ActionUpdateMetadata, plan.ActionRetire, plan.ActionAdopt:
+		case plan.ActionAdopt:
+			if c.Prove {
+				out.NewImage, out.Bytes, err = o.proveAndAdopt(ctx, g, c)
+				break
+			}
+			_, err = g.UpdateImage(ctx, c.GlanceImageID, o.patch(c.Patch))
+		case plan.ActionUpdateMetadata, plan.ActionRetire:
 			_, err = g.UpdateImage(ctx, c.GlanceImageID, o.patch(c.Patch))
 		case plan.ActionDelete:
 			err = deleteImage(ctx, g, c)
@@ -292,4 +299,56 @@ func (o Options) convertTarget(c plan.Change) string {
 		return ""
 	}
 	return target
+}
+
+// proveAndAdopt adopts an old tool's registry image only once one download
+// of the layer proves its bytes (plan.Change.Prove): the layer's digest is
+// verified on the stream and its sha512 compared with Glance's
+// os_hash_value of the image, which then gets ck's tag, properties and
+// record of that sha512. Nothing is uploaded. When the bytes differ, the
+// old image is left alone and the layer is uploaded as a new image
+// instead, whose id is returned.
+func (o Options) proveAndAdopt(ctx context.Context, g Glance, c plan.Change) (newID string, n int64, err error) {
+	d := c.Desired
+	if d == nil || d.Digest == "" {
+		return "", 0, errors.New("adopt by download: the plan names no layer")
+	}
+	img, err := g.GetImage(ctx, c.GlanceImageID)
+	if err != nil {
+		return "", 0, fmt.Errorf("read image %s: %w", c.GlanceImageID, err)
+	}
+	name := fmt.Sprintf("image %s (%q)", c.ImageID, c.Title)
+	body, err := o.Open(ctx, transfer.Source{URL: d.URI, Size: d.Size, Digest: d.Digest, Name: name})
+	if err != nil {
+		return "", 0, err
+	}
+	t := o.Progress.Start(c.Project+"/"+c.ImageID, fmt.Sprintf("%s: proving %s", d.Name, c.GlanceImageID), d.Size)
+	counted := &counter{r: body, t: t}
+	_, err = io.Copy(io.Discard, counted)
+	body.Close()
+	t.Done(err)
+	n = counted.n.Load()
+	if err != nil {
+		return "", n, err
+	}
+	sum, err := sha512Of(body, d)()
+	if err != nil {
+		return "", n, err
+	}
+	if !strings.EqualFold(img.HashAlgo, "sha512") || !strings.EqualFold(img.HashValue, sum) || img.Size != d.Size {
+		o.Logger.Warn("not adopted: the old image holds other bytes than the layer; it is left alone and the layer uploaded as a new image",
+			"list", c.ListID, "image", c.ImageID, "glance_id", c.GlanceImageID,
+			"observed", fmt.Sprintf("%s %s, %d bytes", img.HashAlgo, img.HashValue, img.Size),
+			"expected", fmt.Sprintf("sha512 %s, %d bytes", sum, d.Size))
+		create := c
+		create.Action, create.GlanceImageID, create.Patch, create.Prove = plan.ActionCreate, "", nil, false
+		id, m, err := o.transfer(ctx, g, create)
+		if err == nil {
+			err = o.shareNew(ctx, g, create, id)
+		}
+		return id, n + m, err
+	}
+	ops := append(o.patch(c.Patch), glance.Patch{Op: glance.OpAdd, Path: "/" + plan.PropSHA512, Value: sum})
+	_, err = g.UpdateImage(ctx, c.GlanceImageID, ops)
+	return "", n, err
 }

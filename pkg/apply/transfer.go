@@ -57,7 +57,11 @@ func (o Options) transfer(ctx context.Context, g Glance, c plan.Change) (id stri
 		return "", 0, errors.New("plan change has no desired image")
 	}
 	name := fmt.Sprintf("image %s (%q)", c.ImageID, c.Title)
-	src := transfer.Source{URL: d.URI, Size: d.Size, SHA512: d.SHA512, Name: name}
+	src := transfer.Source{URL: d.URI, Size: d.Size, SHA512: d.SHA512, Digest: d.Digest, Name: name}
+	if o.Method == MethodWebDownload && d.SHA512 == "" {
+		// A registry blob needs the source's auth, which Glance has not.
+		return "", 0, fmt.Errorf("%s is a registry image: web-download cannot fetch it; use --upload-method upload or glance-direct", name)
+	}
 
 	// The download gets a context of its own, so that closing it can stop
 	// a read in progress first (see transfer.ReadAhead).
@@ -67,6 +71,9 @@ func (o Options) transfer(ctx context.Context, g Glance, c plan.Change) (id stri
 	if err != nil {
 		return "", 0, err
 	}
+	// A registry image's sha512 is learnt on the way: the stream verifies
+	// the layer's sha256 and hashes the same bytes with sha512.
+	source := sha512Of(body, d)
 	// Download and hash ahead of the upload (2 MiB at most), so that the
 	// two overlap on separate cores instead of taking turns.
 	body = transfer.ReadAhead(body, abort, 8, 256<<10)
@@ -144,9 +151,16 @@ func (o Options) transfer(ctx context.Context, g Glance, c plan.Change) (id stri
 	if err != nil {
 		return img.ID, downloaded.n.Load(), err
 	}
+	sum, err := source()
+	if err != nil {
+		return img.ID, downloaded.n.Load(), err
+	}
 	// With web-download Glance fetched the bytes itself: its sha512 is the
 	// only check they get, so it must be there.
-	want := expected{size: d.Size, sha512: d.SHA512, what: "the list's", needHash: o.Method == MethodWebDownload}
+	want := expected{size: d.Size, sha512: sum, what: "the list's", needHash: o.Method == MethodWebDownload}
+	if d.SHA512 == "" {
+		want.what = "the layer's"
+	}
 	if !p.asListed {
 		want = expected{size: sent.n.Load(), sha512: sent.sum(), what: "the bytes sent (" + p.diskFormat + " from " + disk.Source() + ")"}
 	}
@@ -160,6 +174,11 @@ func (o Options) transfer(ctx context.Context, g Glance, c plan.Change) (id stri
 	}
 	if img.Visibility != d.Visibility {
 		show = append(show, glance.Patch{Op: glance.OpReplace, Path: "/visibility", Value: d.Visibility})
+	}
+	if d.SHA512 == "" {
+		// ck's record of which sha512 the layer has: what later runs
+		// check Glance's os_hash_value against (plan.proven).
+		show = append(show, glance.Patch{Op: glance.OpAdd, Path: "/" + plan.PropSHA512, Value: sum})
 	}
 	if _, err := g.UpdateImage(ctx, img.ID, show); err != nil {
 		return img.ID, downloaded.n.Load(), fmt.Errorf("unhide the verified image: %w", err)
@@ -387,4 +406,29 @@ func (s seenWriter) Write(p []byte) (int, error) {
 	n, err := s.w.Write(p)
 	s.see(p[:n])
 	return n, err
+}
+
+// sha512Of returns how to learn, once body has been read to its end, the
+// sha512 of d's bytes: the list's for a HEPiX image; for a registry image
+// (no sha512 listed) the one body computed on the same pass as it verified
+// the layer's digest, which is only an answer once that verification
+// succeeded.
+func sha512Of(body io.Reader, d *plan.Desired) func() (string, error) {
+	if d.SHA512 != "" {
+		return func() (string, error) { return d.SHA512, nil }
+	}
+	return func() (string, error) {
+		v, ok := body.(interface {
+			SumOf(string) (string, bool)
+			Verified() bool
+		})
+		if !ok {
+			return "", errors.New("the download computes no sha512 of the layer")
+		}
+		sum, ok := v.SumOf(transfer.CheckSHA512)
+		if !ok || !v.Verified() {
+			return "", errors.New("the layer was not read to its verified end, so its sha512 is unknown")
+		}
+		return sum, nil
+	}
 }

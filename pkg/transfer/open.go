@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/ck-sync/ck/pkg/httpclient"
@@ -32,8 +33,22 @@ const (
 type Source struct {
 	URL    string // hv:uri, http or https; its credentials are sent as Basic auth and never printed
 	Size   int64  // hv:size
-	SHA512 string // sl:checksum:sha512, hex
+	SHA512 string // sl:checksum:sha512, hex; "" when Digest is set
+	// Digest, when SHA512 is "", is what the bytes must hash to instead: a
+	// registry blob's "sha256:<hex>". The sha512 of the same bytes is
+	// computed on the same pass (SumOf(CheckSHA512)), for the check of
+	// Glance's os_hash_value.
+	Digest string
 	Name   string // for messages, e.g. "image <id> (<title>)"; "" means the redacted URL
+}
+
+// verifier returns the verifier src asks for, over r.
+func (src Source) verifier(r io.Reader) (*Verifier, error) {
+	if src.SHA512 != "" {
+		return NewVerifier(r, src.Size, src.SHA512), nil
+	}
+	alg, sum, _ := strings.Cut(src.Digest, ":")
+	return NewDigestVerifier(r, src.Size, Digest{Algorithm: alg, Hex: sum}, CheckSHA512)
 }
 
 // Options tune Open. The zero value is usable.
@@ -59,7 +74,10 @@ type Options struct {
 	OnProgress func(done, total int64)
 }
 
-var sha512Hex = regexp.MustCompile(`^[0-9a-fA-F]{128}$`)
+var (
+	sha512Hex    = regexp.MustCompile(`^[0-9a-fA-F]{128}$`)
+	sha256Digest = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+)
 
 // Open starts downloading src and returns its bytes as a stream that is
 // hashed and counted as it is read, resumed with Range requests when cut or
@@ -78,7 +96,11 @@ func Open(ctx context.Context, src Source, opts Options) (io.ReadCloser, error) 
 		s.Close()
 		return nil, s.fail(err)
 	}
-	v := NewVerifier(s, src.Size, src.SHA512)
+	v, err := src.verifier(s)
+	if err != nil {
+		s.Close()
+		return nil, s.fail(err)
+	}
 	v.Name = s.name
 	return &download{Verifier: v, stream: s}, nil
 }
@@ -125,7 +147,9 @@ func newStream(ctx context.Context, src Source, opts Options) (*stream, error) {
 		return nil, s.fail(fmt.Errorf("URL %s has no host", s.safe))
 	case src.Size < 0:
 		return nil, s.fail(fmt.Errorf("negative size %d", src.Size))
-	case !sha512Hex.MatchString(src.SHA512):
+	case src.SHA512 == "" && !sha256Digest.MatchString(src.Digest):
+		return nil, s.fail(fmt.Errorf("no sha512, and digest %q is not sha256:<64 hex digits>", src.Digest))
+	case src.SHA512 != "" && !sha512Hex.MatchString(src.SHA512):
 		return nil, s.fail(fmt.Errorf("sha512 %q is not 128 hex digits", src.SHA512))
 	}
 	if s.retries == 0 {

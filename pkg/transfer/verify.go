@@ -137,6 +137,10 @@ func (v *Verifier) mismatch(check, observed, expected string) *VerifyError {
 	return &VerifyError{Check: check, Observed: observed, Expected: expected, Name: v.Name}
 }
 
+// Verified reports whether the stream ended in io.EOF: every byte passed
+// and the declared size and digest held.
+func (v *Verifier) Verified() bool { return v.done == io.EOF }
+
 // Written is how many bytes have passed so far (never more than the size).
 func (v *Verifier) Written() int64 { return v.n }
 

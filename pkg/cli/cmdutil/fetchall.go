@@ -3,9 +3,11 @@ package cmdutil
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"sync"
 
 	"github.com/ck-sync/ck/pkg/imagelist"
+	"github.com/ck-sync/ck/pkg/ociref"
 	"github.com/ck-sync/ck/pkg/registry"
 )
 
@@ -76,4 +78,29 @@ func (f *Factory) readRegistry(ctx context.Context, s imagelist.Source) (*regist
 		return nil, CheckRegistry, fmt.Errorf("%w (read with %s)", err, cred)
 	}
 	return l, "", nil
+}
+
+// RegistryBlob returns where to GET the blob a plan names (oci://HOST/REPO@
+// DIGEST) and the client that authenticates for it: the credentials of the
+// lists: entry whose registry source covers the repository (else
+// REGISTRY_AUTH_FILE, else anonymous), answering the registry's Basic or
+// Bearer challenge over base. The credentials join the redactor.
+func (f *Factory) RegistryBlob(base *http.Client, uri string) (string, *http.Client, error) {
+	b, err := ociref.ParseBlob(uri)
+	if err != nil {
+		return "", nil, err
+	}
+	var a registry.Auth
+	for _, e := range f.Globals.ListEntries {
+		if ref, err := ociref.Parse(e.Key()); err == nil && ociref.IsRegistry(e.Key()) && ref.Covers(b.Host, b.Repository) {
+			a = e.Registry().Auth
+			break
+		}
+	}
+	cred, err := a.Load(b.Host, f.Getenv)
+	if err != nil {
+		return "", nil, fmt.Errorf("blob %s: %w", b, err)
+	}
+	f.Redactor.Add(cred.Secrets()...)
+	return b.URL(), registry.BlobClient(base, b, cred, UserAgent()), nil
 }

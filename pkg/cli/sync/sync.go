@@ -15,6 +15,7 @@ import (
 	"github.com/ck-sync/ck/pkg/cli/cmdutil"
 	"github.com/ck-sync/ck/pkg/cli/diff"
 	"github.com/ck-sync/ck/pkg/imagelist"
+	"github.com/ck-sync/ck/pkg/ociref"
 	"github.com/ck-sync/ck/pkg/plan"
 	"github.com/ck-sync/ck/pkg/progress"
 	"github.com/ck-sync/ck/pkg/transfer"
@@ -176,7 +177,17 @@ func opener(f *cmdutil.Factory) func(context.Context, transfer.Source) (io.ReadC
 		if err != nil {
 			return nil, err
 		}
-		return transfer.Open(ctx, src, transfer.Options{Client: client, IdleTimeout: f.Globals.Timeout})
+		opts := transfer.Options{Client: client, IdleTimeout: f.Globals.Timeout}
+		if ociref.IsRegistry(src.URL) {
+			// A registry blob, fetched by the digest the plan recorded
+			// with its source's credentials; the stream is the same.
+			u, c, err := f.RegistryBlob(client, src.URL)
+			if err != nil {
+				return nil, err
+			}
+			src.URL, opts.Client = u, c
+		}
+		return transfer.Open(ctx, src, opts)
 	}
 }
 

@@ -1,0 +1,292 @@
+package sync_test
+
+// ck sync of registry sources (spec §11) on the local Glance, from the real
+// local docker-registry holding artifacts the real oras CLI pushed the way
+// EGI's pipeline does.
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/ck-sync/ck/pkg/glance"
+	"github.com/ck-sync/ck/pkg/plan"
+	"github.com/ck-sync/ck/pkg/registry/registrytest"
+)
+
+// regFixture is a sync fixture subscribed to registry sources through its
+// own image-lists file and config file.
+type regFixture struct {
+	*fixture
+	reg *registrytest.Registry
+}
+
+func newRegFixture(t *testing.T, reg *registrytest.Registry) *regFixture {
+	t.Helper()
+	return &regFixture{fixture: newFixture(t, false), reg: reg}
+}
+
+// subscribe writes the image-lists file and the config file (lists:
+// entries as YAML lines) and returns the arguments that use them.
+func (fx *regFixture) subscribe(t *testing.T, sources []string, entries string) []string {
+	t.Helper()
+	subs := filepath.Join(fx.dir, "image-lists.conf")
+	cfg := filepath.Join(fx.dir, "ck.yaml")
+	if err := os.WriteFile(subs, []byte(strings.Join(sources, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, []byte("lists:\n"+entries), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return []string{"--image-lists-file", subs, "--config", cfg, "--extra-ca-file", fx.reg.CAFile}
+}
+
+func (fx *regFixture) sync(t *testing.T, args []string, more ...string) result {
+	t.Helper()
+	return fx.run(t, "sync", append(append([]string{"-o", "json"}, args...), more...)...)
+}
+
+func TestRegistrySync(t *testing.T) {
+	reg := registrytest.Setup(t).Anon
+	fx := newRegFixture(t, reg)
+	a := reg.Push(t, registrytest.Spec{SBOM: true})
+	src := "oci://" + reg.Host + "/" + a.Repo
+	id := reg.Host + "/" + a.Repo + ":24.04"
+	args := fx.subscribe(t, []string{src}, "  - url: "+src+"\n    vos: [alpha.vo]\n")
+
+	// A foreign image in the same project, with a registry image's name.
+	foreign, err := fx.env.VOAlpha.CreateImage(fx.ctx, glance.CreateSpec{Name: fx.env.Name(a.Repo + ":24.04"), DiskFormat: "raw", ContainerFormat: "bare", Visibility: "private", Tags: []string{fx.tag}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fx.env.Track(foreign.ID)
+	foreignBefore := marshal(fx.get(t, foreign.ID))
+
+	// First sync: one image, one blob download.
+	r := fx.sync(t, args)
+	if r.code != 0 {
+		t.Fatalf("first sync: %s", r)
+	}
+	img := fx.current(t, id)
+	p := img.Properties
+	layer := a.Layers[0]
+	for k, want := range map[string]string{
+		plan.PropListID: src, plan.PropImageID: id, plan.PropDigest: layer.Digest, plan.PropSize: itoa(layer.Size),
+		plan.PropVersion: a.Digest, plan.PropListURL: src, plan.PropSHA512: img.HashValue,
+		"appdb_id": id + "-" + a.Digest, plan.PropMPURI: id + "-" + a.Digest, "image_hash": layer.Digest,
+		"os_type": "linux", "os_admin_user": "ubuntu", plan.PropOSDistro: "ubuntu", plan.PropOSVersion: "24.04", plan.PropArchitecture: "x86_64",
+		plan.PropDescription: layer.Annotations[registrytest.AnnDescription], plan.PropHVVersion: a.ImageTag,
+	} {
+		if p[k] != want {
+			t.Errorf("property %s = %q, want %q", k, p[k], want)
+		}
+	}
+	if img.Owner != fx.env.ProjectVOAlpha || img.DiskFormat != "qcow2" || img.Size != layer.Size || img.HashAlgo != "sha512" || img.Name != a.Repo+":24.04" || img.Hidden {
+		t.Errorf("image = %+v", img)
+	}
+	var attrs map[string]string
+	if err := json.Unmarshal([]byte(p[plan.PropAttributes]), &attrs); err != nil || attrs["eu.egi.cloud.image_ref"] != a.Repo+":24.04" || attrs["eu.egi.cloud.tag"] != a.ImageTag {
+		t.Errorf("APPLIANCE_ATTRIBUTES = %s (%v)", p[plan.PropAttributes], err)
+	}
+	if n := reg.BlobGETs(t, a.Repo, layer.Digest); n != 1 {
+		t.Errorf("blob downloads after the first sync = %d, want 1", n)
+	}
+
+	// No-op: no blob fetched, no Glance write.
+	before := fx.snapshot(t)
+	if r := fx.sync(t, args); r.code != 0 || !strings.Contains(r.stdout, `"changes":[]`) {
+		t.Fatalf("second sync is not a no-op: %s", r)
+	}
+	if n := reg.BlobGETs(t, a.Repo, layer.Digest); n != 1 {
+		t.Errorf("blob downloads after the no-op = %d, want still 1", n)
+	}
+	if after := fx.snapshot(t); !equalMaps(before, after) {
+		t.Errorf("the no-op sync changed Glance")
+	}
+
+	// The moving tag gets a new build: replace, new first, old retired.
+	b := reg.Push(t, registrytest.Spec{Repo: a.Repo, Tags: []string{"24.04-2025-11-01-abcdef01", "24.04"}})
+	r = fx.sync(t, args)
+	if r.code != 0 {
+		t.Fatalf("sync after the rebuild: %s", r)
+	}
+	if c := parseLines(t, r.stdout).change(t, id); c.Action != "replace" || c.Status != "done" {
+		t.Errorf("change = %+v", c)
+	}
+	now := fx.current(t, id)
+	if now.Properties[plan.PropDigest] != b.Layers[0].Digest || now.ID == img.ID {
+		t.Errorf("current after the rebuild = %+v", now)
+	}
+	old := fx.get(t, img.ID)
+	if old.Properties[plan.PropRetired] == "" || !old.Hidden {
+		t.Errorf("the old build is not retired: %+v", old)
+	}
+	if after := marshal(fx.get(t, foreign.ID)); after != foreignBefore {
+		t.Errorf("the foreign image was touched:\n%s\n%s", foreignBefore, after)
+	}
+}
+
+// A blob whose stored bytes were altered on the registry's disk never
+// becomes an active image, and nothing is left behind.
+func TestRegistrySyncTamperedBlob(t *testing.T) {
+	reg := registrytest.Setup(t).Anon
+	fx := newRegFixture(t, reg)
+	a := reg.Push(t, registrytest.Spec{})
+	reg.CorruptBlob(t, a.Layers[0].Digest)
+	src := "oci://" + reg.Host + "/" + a.Repo
+	args := fx.subscribe(t, []string{src}, "  - url: "+src+"\n    vos: [alpha.vo]\n")
+	r := fx.sync(t, args)
+	if r.code != 3 {
+		t.Fatalf("sync of a tampered blob: %s", r)
+	}
+	c := parseLines(t, r.stdout).change(t, reg.Host+"/"+a.Repo+":24.04")
+	if c.Status != "failed" || !strings.Contains(c.Error, "sha256") {
+		t.Errorf("change = %+v", c)
+	}
+	if imgs := fx.images(t); len(imgs) != 0 {
+		t.Errorf("images left behind: %+v", imgs)
+	}
+}
+
+// A registry that stops answering fails its source: exit 3, nothing
+// retired, nothing changed.
+func TestRegistrySyncRegistryDown(t *testing.T) {
+	p := registrytest.StartPrivate(t, false)
+	fx := newRegFixture(t, p.Registry)
+	a := p.Push(t, registrytest.Spec{})
+	src := "oci://" + p.Host + "/" + a.Repo
+	args := fx.subscribe(t, []string{src}, "  - url: "+src+"\n    vos: [alpha.vo]\n")
+	if r := fx.sync(t, args); r.code != 0 {
+		t.Fatalf("first sync: %s", r)
+	}
+	before := fx.snapshot(t)
+	p.Stop(t)
+	r := fx.sync(t, args)
+	if r.code != 3 || !strings.Contains(r.stdout, `"status":"failed"`) || !strings.Contains(r.stdout, "connection refused") {
+		t.Fatalf("sync with the registry down: %s", r)
+	}
+	if after := fx.snapshot(t); !equalMaps(before, after) {
+		t.Errorf("Glance changed while the registry was down")
+	}
+}
+
+// The htpasswd registry: refused without credentials (nothing happens),
+// synced with the robot account's password file.
+func TestRegistrySyncAuth(t *testing.T) {
+	reg := registrytest.Setup(t).Auth
+	fx := newRegFixture(t, reg)
+	a := reg.Push(t, registrytest.Spec{})
+	src := "oci://" + reg.Host + "/" + a.Repo
+	r := fx.sync(t, fx.subscribe(t, []string{src}, "  - url: "+src+"\n    vos: [alpha.vo]\n"))
+	if r.code != 3 || !strings.Contains(r.stdout, "HTTP 401") {
+		t.Fatalf("sync without credentials: %s", r)
+	}
+	if imgs := fx.images(t); len(imgs) != 0 {
+		t.Fatalf("images: %+v", imgs)
+	}
+	pw := filepath.Join(fx.dir, "robot.secret")
+	if err := os.WriteFile(pw, []byte(reg.Password+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = fx.sync(t, fx.subscribe(t, []string{src}, "  - url: "+src+"\n    vos: [alpha.vo]\n    username: "+reg.Username+"\n    password_file: "+pw+"\n"), "--log-level", "debug")
+	if r.code != 0 {
+		t.Fatalf("sync with credentials: %s", r)
+	}
+	img := fx.current(t, reg.Host+"/"+a.Repo+":24.04")
+	if img.Properties[plan.PropDigest] != a.Layers[0].Digest {
+		t.Errorf("image = %+v", img)
+	}
+	for _, img := range fx.images(t) {
+		b, _ := json.Marshal(img)
+		if strings.Contains(string(b), reg.Password) {
+			t.Errorf("the registry password is in Glance: %s", b)
+		}
+	}
+	if strings.Contains(r.stdout+r.stderr, reg.Password) {
+		t.Errorf("the registry password is in the output")
+	}
+}
+
+// An image atrope made from the registry (its tag, image_list, appdb_id =
+// HOST/REPO:TAG-<manifest digest>, image_hash = the layer digest) is
+// adopted after one verifying download: no upload.
+func TestRegistrySyncAdoptsAtropeImage(t *testing.T) {
+	reg := registrytest.Setup(t).Anon
+	fx := newRegFixture(t, reg)
+	a := reg.Push(t, registrytest.Spec{})
+	layer := a.Layers[0]
+	id := reg.Host + "/" + a.Repo + ":24.04"
+	data, err := os.ReadFile(layer.File)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed := func(name string, bytes []byte) glance.Image {
+		img, err := fx.env.VOAlpha.CreateImage(fx.ctx, glance.CreateSpec{
+			Name: fx.env.Name(name), DiskFormat: "qcow2", ContainerFormat: "bare", Visibility: "private",
+			Tags: []string{"atrope-catchall", fx.tag + "-atrope"},
+			Properties: map[string]string{"appdb_id": id + "-" + a.Digest, "image_hash": layer.Digest, "image_list": "egi_vm_images",
+				"vmcatcher_event_ad_mpuri": id + "-" + a.Digest},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fx.env.Track(img.ID)
+		if err := fx.env.VOAlpha.Upload(fx.ctx, img.ID, strings.NewReader(string(bytes))); err != nil {
+			t.Fatal(err)
+		}
+		return img
+	}
+	legacy := seed("registry.egi.eu "+a.Repo+":24.04", data)
+	src := "oci://" + reg.Host + "/" + a.Repo
+	r := fx.sync(t, fx.subscribe(t, []string{src}, "  - url: "+src+"\n    vos: [alpha.vo]\n"))
+	if r.code != 0 {
+		t.Fatalf("sync: %s", r)
+	}
+	c := parseLines(t, r.stdout).change(t, id)
+	if c.Action != "adopt" || c.Reason != "atrope" || c.Status != "done" {
+		t.Fatalf("change = %+v", c)
+	}
+	got := fx.current(t, id)
+	if got.ID != legacy.ID || got.Properties[plan.PropSHA512] != got.HashValue || got.Properties[plan.PropDigest] != layer.Digest {
+		t.Errorf("adopted image = %+v", got)
+	}
+	if n := len(fx.images(t)); n != 1 {
+		t.Errorf("%d images carry ck's tag, want only the adopted one", n)
+	}
+	if n := reg.BlobGETs(t, a.Repo, layer.Digest); n != 1 {
+		t.Errorf("blob downloads = %d, want 1 (the proof)", n)
+	}
+	// The next run is a no-op on the adopted image.
+	if r := fx.sync(t, fx.subscribe(t, []string{src}, "  - url: "+src+"\n    vos: [alpha.vo]\n")); r.code != 0 || !strings.Contains(r.stdout, `"changes":[]`) {
+		t.Fatalf("sync after adoption is not a no-op: %s", r)
+	}
+}
+
+func equalMaps(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// get returns one image as admin sees it.
+func (fx *regFixture) get(t *testing.T, id string) glance.Image {
+	t.Helper()
+	img, err := fx.env.Admin.GetImage(fx.ctx, id)
+	if err != nil {
+		t.Fatalf("get image %s: %v", id, err)
+	}
+	return img
+}
+
+func marshal(v any) string { b, _ := json.Marshal(v); return string(b) }
