@@ -108,7 +108,7 @@ func LayerSHA512(digest string) string { return SHA("layer " + digest) }
 func RegistryImage(id, layerSeed string, size int64) imagelist.Image {
 	dg := "sha256:" + SHA(layerSeed)[:64]
 	return imagelist.Image{
-		ID: id, Title: id, URI: "oci://" + id + "@" + dg, Size: size, Digest: dg, Version: "sha256:" + SHA("manifest "+layerSeed)[:64],
+		ID: id, Title: id, URI: "oci://" + id + "@" + dg, Size: size, Digest: dg, Version: "sha256:" + SHA("manifest " + layerSeed)[:64],
 		Properties: map[string]string{"appdb_id": id + "-sha256:" + SHA("manifest " + layerSeed)[:64], "image_hash": dg, "os_type": "linux"},
 	}
 }
