@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/netip"
 	"os"
 	"strings"
 
@@ -154,4 +156,18 @@ func jsonProblem(err error) string {
 		return fmt.Sprintf("field %s has the wrong type", te.Field)
 	}
 	return "invalid"
+}
+
+// realmBlocklist is the address prefixes a Bearer challenge's token realm
+// must not be on: nil is oras-go's default (loopback, link-local,
+// unspecified, cloud metadata), so that a registry cannot send ck's
+// credentials to a service of the host it runs on. Tests of the Bearer
+// flow, whose token server is on loopback, empty it.
+var realmBlocklist []netip.Prefix
+
+// newAuthClient is oras-go's auth client over base with cred: it answers
+// Basic and Bearer challenges, caches tokens for its life, and never sends
+// Authorization to another origin than the one that asked for it.
+func newAuthClient(base *http.Client, cred Credential) *auth.Client {
+	return &auth.Client{Client: base, Credential: cred.credentialFunc(), Cache: auth.NewCache(), BlockedRealmPrefixes: realmBlocklist}
 }

@@ -21,7 +21,7 @@ func BlobClient(base *http.Client, b ociref.Blob, cred Credential, userAgent str
 	if base == nil {
 		base = http.DefaultClient
 	}
-	ac := &auth.Client{Client: base, Credential: cred.credentialFunc(), Cache: auth.NewCache()}
+	ac := newAuthClient(base, cred)
 	if userAgent != "" {
 		ac.SetUserAgent(userAgent)
 	}

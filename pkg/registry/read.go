@@ -83,7 +83,7 @@ func Read(ctx context.Context, ref ociref.Ref, opts Options) (*Listing, error) {
 	if pattern == nil {
 		pattern = regexp.MustCompile(DefaultTagPattern)
 	}
-	client := &auth.Client{Client: opts.HTTP, Credential: opts.Credential.credentialFunc(), Cache: auth.NewCache()}
+	client := newAuthClient(opts.HTTP, opts.Credential)
 	if opts.UserAgent != "" {
 		client.SetUserAgent(opts.UserAgent)
 	}

@@ -202,7 +202,9 @@ func TestOpenRefusesBadSources(t *testing.T) {
 		{"no host", Source{URL: "http:///x", SHA512: sum}, "has no host"},
 		{"negative size", Source{URL: "http://h/x", Size: -1, SHA512: sum}, "negative size"},
 		{"short digest", Source{URL: "http://h/x", SHA512: "abc"}, "not 128 hex digits"},
-		{"no digest", Source{URL: "http://h/x"}, "not 128 hex digits"},
+		{"no digest", Source{URL: "http://h/x"}, "no sha512, and digest \"\" is not sha256"},
+		{"bad sha256 digest", Source{URL: "http://h/x", Digest: "sha256:abc"}, "is not sha256:<64 hex digits>"},
+		{"sha512 as a digest", Source{URL: "http://h/x", Digest: "sha512:" + sum}, "is not sha256:<64 hex digits>"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
