@@ -10,6 +10,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/ck-sync/ck/pkg/ociref"
 	"github.com/ck-sync/ck/pkg/plan"
 )
 
@@ -114,8 +115,8 @@ func (t *textWriter) project(id string) string {
 func (t *textWriter) change(c plan.Change) {
 	s := symbols[c.Action]
 	head := t.paint(s.color, fmt.Sprintf("%3s %-15s", s.sym, c.Action))
-	t.printf("%s  %s  project %s  %s/%s  (%s)\n", head, pad(strconv.Quote(c.Title), t.titleWidth),
-		pad(t.project(c.Project), t.projectWidth), short(c.ListID), short(c.ImageID), c.Reason)
+	t.printf("%s  %s  project %s  %s  (%s)\n", head, pad(strconv.Quote(c.Title), t.titleWidth),
+		pad(t.project(c.Project), t.projectWidth), imageRef(c.ListID, c.ImageID), c.Reason)
 	if c.Member != "" {
 		t.printf("        member: project %s\n", t.project(c.Member))
 	}
@@ -161,8 +162,8 @@ func (t *textWriter) list(l plan.ListSummary) {
 
 // notice prints an image the plan leaves alone on purpose, and why.
 func (t *textWriter) notice(n plan.Notice) {
-	t.printf("%s %-8s %s  project %s  %s/%s  glance %s (%s): %s\n", t.paint(ansiYellow, "  !"), n.Kind,
-		strconv.Quote(n.Name), t.project(n.Project), short(n.ListID), short(n.ImageID), n.GlanceImageID, n.Status, n.Detail)
+	t.printf("%s %-8s %s  project %s  %s  glance %s (%s): %s\n", t.paint(ansiYellow, "  !"), n.Kind,
+		strconv.Quote(n.Name), t.project(n.Project), imageRef(n.ListID, n.ImageID), n.GlanceImageID, n.Status, n.Detail)
 }
 
 func (t *textWriter) summary(p *plan.Plan) {
@@ -275,4 +276,13 @@ func value(v any) string {
 		s = string([]rune(s)[:maxValue]) + "…"
 	}
 	return strconv.Quote(s)
+}
+
+// imageRef names an image for people: LIST/IMAGE, or for a registry image,
+// whose id (HOST/REPO:TAG) already says where it is, the id alone.
+func imageRef(listID, imageID string) string {
+	if ociref.IsRegistry(listID) {
+		return imageID
+	}
+	return short(listID) + "/" + short(imageID)
 }
