@@ -5,6 +5,7 @@ package sync_test
 // EGI's pipeline does.
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -290,3 +291,72 @@ func (fx *regFixture) get(t *testing.T, id string) glance.Image {
 }
 
 func marshal(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+// No registry secret — a robot account's password, a Docker config's auth
+// entry (base64 of user:password), nor a wrong password ck was given — is
+// printed, logged, saved in a plan or written to Glance, by any command,
+// on success and failure paths, in text and JSON, at debug level.
+func TestRegistrySecretsNeverPrinted(t *testing.T) {
+	reg := registrytest.Setup(t).Auth
+	fx := newRegFixture(t, reg)
+	a := reg.Push(t, registrytest.Spec{})
+	src := "oci://" + reg.Host + "/" + a.Repo
+	pw := filepath.Join(fx.dir, "robot.secret")
+	wrong := filepath.Join(fx.dir, "wrong.secret")
+	const wrongPassword = "not-the-Pa55word"
+	docker := filepath.Join(fx.dir, "docker.json")
+	dockerAuth := base64.StdEncoding.EncodeToString([]byte(reg.Username + ":" + reg.Password))
+	for path, body := range map[string]string{
+		pw: reg.Password + "\n", wrong: wrongPassword + "\n",
+		docker: `{"auths":{"` + reg.Host + `":{"auth":"` + dockerAuth + `"}}}`,
+	} {
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	secrets := []string{reg.Password, dockerAuth, wrongPassword}
+	planFile := filepath.Join(fx.dir, "plan.json")
+	entry := func(auth string) string { return "  - url: " + src + "\n    vos: [alpha.vo]\n" + auth }
+	runs := []struct {
+		name string
+		cfg  string
+		cmd  []string
+	}{
+		{"fetch", entry("    username: " + reg.Username + "\n    password_file: " + pw + "\n"), []string{"fetch"}},
+		{"verify json", entry("    docker_config: " + docker + "\n"), []string{"verify", "-o", "json"}},
+		{"verify, wrong password", entry("    username: " + reg.Username + "\n    password_file: " + wrong + "\n"), []string{"verify"}},
+		{"diff --out", entry("    username: " + reg.Username + "\n    password_file: " + pw + "\n"), []string{"diff", "--out", planFile}},
+		{"sync", entry("    docker_config: " + docker + "\n"), []string{"sync", "-o", "json"}},
+		{"sync, wrong password", entry("    username: " + reg.Username + "\n    password_file: " + wrong + "\n"), []string{"sync"}},
+	}
+	for _, r := range runs {
+		args := fx.subscribe(t, []string{src}, r.cfg)
+		res := fx.run(t, r.cmd[0], append(append(args, r.cmd[1:]...), "--log-level", "debug")...)
+		for _, s := range secrets {
+			if strings.Contains(res.stdout+res.stderr, s) {
+				t.Errorf("%s: a secret is in the output:\n%s", r.name, res)
+			}
+		}
+	}
+	plan, err := os.ReadFile(planFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range secrets {
+		if strings.Contains(string(plan), s) {
+			t.Errorf("a secret is in the saved plan")
+		}
+	}
+	imgs := fx.images(t)
+	if len(imgs) != 1 {
+		t.Fatalf("sync made %d images, want 1", len(imgs))
+	}
+	for _, img := range imgs {
+		b, _ := json.Marshal(img)
+		for _, s := range secrets {
+			if strings.Contains(string(b), s) {
+				t.Errorf("a secret is in Glance: %s", b)
+			}
+		}
+	}
+}
