@@ -270,7 +270,7 @@ func readMapping(path string) (mapping.Mapping, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mapping file: %w", err)
 	}
-	m, err := mapping.Parse(data)
+	m, err := mapping.ParseFile(path, data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
