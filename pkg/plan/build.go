@@ -215,7 +215,7 @@ func (b *builder) addImages(in ListInput, id string) int {
 			b.imageExpired[k] = true
 			continue
 		}
-		d := withMembers(DesiredImage(in.List, img, in.Source, b.policy), in.Members)
+		d := withMembers(DesiredImage(in.List, img, in.Source, in.policy(b.policy)), in.Members)
 		b.desired[k] = &wanted{source: in.Source, desired: d}
 		b.desiredIDs[imgIDKey{in.Project, img.ID}]++
 		n++

@@ -22,6 +22,12 @@ type ListInput struct {
 	// Digest is the sha256 (hex) of the list's bytes as fetched, used to
 	// tell whether a saved plan is stale; may be "".
 	Digest string
+	// NamePrefix is put before this list's image names, after
+	// Policy.NamePrefix (a source's own prefix, as atrope has).
+	NamePrefix string
+	// Visibility, when set, is this list's images' visibility instead of
+	// Policy.Visibility.
+	Visibility string
 	// VOGuess marks a VO that is a guess, not the list's word: a registry
 	// source without a vos setting takes its registry project's name as
 	// its VO. When the mapping file has no such VO, its images go to the
@@ -36,6 +42,15 @@ type ListInput struct {
 	// project): its images are kept where they are, but every member is
 	// removed from them, so the VO that left loses its access.
 	DropMembers bool
+}
+
+// policy is p with the list's own name prefix (after p's) and visibility.
+func (in ListInput) policy(p Policy) Policy {
+	p.NamePrefix += in.NamePrefix
+	if in.Visibility != "" {
+		p.Visibility = in.Visibility
+	}
+	return p
 }
 
 // id returns the list's dc:identifier, from the parsed list if there is one.

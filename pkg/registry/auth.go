@@ -22,6 +22,9 @@ type Auth struct {
 	// user; the file holds the password (or robot secret), one line.
 	Username     string
 	PasswordFile string
+	// Password is the password itself, when a file ck reads holds it
+	// inline (atrope's sources.yaml auth_password); never printed.
+	Password string
 	// DockerConfig is a Docker config file (~/.docker/config.json form):
 	// the "auths" entry of the source's host is used. Credential helpers
 	// (credsStore, credHelpers) are not run: ck never starts a program to
@@ -87,6 +90,11 @@ func (c Credential) credentialFunc() auth.CredentialFunc {
 // and the problem, never a secret.
 func (a Auth) Load(host string, getenv func(string) string) (Credential, error) {
 	switch {
+	case a.Username != "" && a.Password != "":
+		if a.PasswordFile != "" || a.DockerConfig != "" {
+			return Credential{}, errors.New("auth: an inline password, and a password_file or docker_config")
+		}
+		return Credential{host: host, cred: auth.Credential{Username: a.Username, Password: a.Password}, from: "username " + a.Username}, nil
 	case a.Username != "" || a.PasswordFile != "":
 		if a.DockerConfig != "" {
 			return Credential{}, errors.New("auth: set username and password_file, or docker_config, not both")

@@ -59,7 +59,13 @@ func (f *Factory) HTTPClient() (*http.Client, error) {
 // matches, as it would in the full set).
 func (f *Factory) Sources(args []string) ([]imagelist.Source, bool, error) {
 	full := len(args) == 0
-	if full {
+	if full && f.Globals.atrope != nil {
+		if len(f.Globals.atrope.subscriptions) == 0 {
+			return nil, false, &UsageError{Flag: "--atrope-sources", Reason: f.Globals.AtropeSources + ": no enabled source"}
+		}
+		args = f.Globals.atrope.subscriptions
+		f.Globals.atrope.logDisabled(f.Logger)
+	} else if full {
 		lines, err := imagelist.ReadSubscriptions(f.Globals.ImageListsFile)
 		if err != nil {
 			return nil, false, &UsageError{Flag: "--image-lists-file", Reason: err.Error()}

@@ -19,27 +19,34 @@ import (
 type Globals struct {
 	Config         string
 	ImageListsFile string
-	CADir          string
-	MappingFile    string
-	OSCloud        string
-	Tag            string
-	Parallel       int
-	Output         string
-	LogLevel       string
-	LogFormat      string
-	Progress       string
-	LockFile       string
-	MetricsFile    string
-	Timeout        time.Duration
-	RunTimeout     time.Duration
-	ExtraCAFile    string
+	// AtropeSources is an atrope sources.yaml read instead of
+	// ImageListsFile: its sources become the subscriptions and their
+	// settings lists: entries (see atrope.go).
+	AtropeSources string
+	CADir         string
+	MappingFile   string
+	OSCloud       string
+	Tag           string
+	Parallel      int
+	Output        string
+	LogLevel      string
+	LogFormat     string
+	Progress      string
+	LockFile      string
+	MetricsFile   string
+	Timeout       time.Duration
+	RunTimeout    time.Duration
+	ExtraCAFile   string
 
 	RequireCRL            bool
 	InsecureAllowUnsigned bool
 
 	// ListEntries are the config file's lists: entries, settings for one
-	// subscription each (spec §4.5); see ListEntry.
+	// subscription each (spec §4.5), and those made from AtropeSources;
+	// see ListEntry.
 	ListEntries []ListEntry
+	// atrope holds what AtropeSources says, once loaded.
+	atrope *atropeSite
 }
 
 // Defaults for the global flags.
@@ -53,6 +60,7 @@ const (
 func BindGlobals(fs *pflag.FlagSet, g *Globals) {
 	fs.StringVar(&g.Config, "config", "", "YAML configuration file (keys are global flag names, plus lists: for pins)")
 	fs.StringVar(&g.ImageListsFile, "image-lists-file", DefaultImageListsFile, "list subscriptions, one URL per line (cloudkeeper's format)")
+	fs.StringVar(&g.AtropeSources, "atrope-sources", "", "atrope's sources.yaml, read instead of --image-lists-file: its HEPiX and Harbor sources and their settings")
 	fs.StringVar(&g.CADir, "ca-dir", DefaultCADir, "trust anchors and CRLs for list signatures (IGTF layout)")
 	fs.StringVar(&g.MappingFile, "mapping-file", DefaultMappingFile, "VO to OpenStack project mapping (cloudkeeper-os format)")
 	fs.StringVar(&g.OSCloud, "os-cloud", os.Getenv("OS_CLOUD"), "cloud in clouds.yaml (default $OS_CLOUD)")
@@ -114,6 +122,9 @@ func ApplyEnvAndConfig(fs *pflag.FlagSet, g *Globals, getenv func(string) string
 			}
 		}
 	})
+	if err == nil && g.AtropeSources != "" {
+		err = g.loadAtrope()
+	}
 	return err
 }
 

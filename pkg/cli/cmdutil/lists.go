@@ -52,6 +52,24 @@ type ListEntry struct {
 	// empty means https://HOST/api/v2.0.
 	HarborAPI string `yaml:"harbor_api"`
 
+	// Every kind of source.
+	//
+	// Images, when set, are the only images of the source ck subscribes
+	// to (image ids); the others are neither created nor retired.
+	Images []string `yaml:"images"`
+	// Prefix is put before the names of this source's images, after
+	// --name-prefix (atrope's per-source prefix).
+	Prefix string `yaml:"prefix"`
+	// Visibility of this source's images instead of --visibility.
+	Visibility string `yaml:"visibility"`
+
+	// Password is a registry password given inline (atrope's
+	// auth_password), never in ck's own config file.
+	Password string `yaml:"-"`
+	// Origin says where an entry not written in the config file comes
+	// from, e.g. `atrope sources.yaml "egi_vm_images"`.
+	Origin string `yaml:"-"`
+
 	key   string         // imagelist.Key(URL), set by checkListEntries
 	tagRE *regexp.Regexp // TagPattern compiled
 }
@@ -60,7 +78,7 @@ type ListEntry struct {
 func (e ListEntry) Registry() RegistrySettings {
 	return RegistrySettings{
 		VOs: e.VOs, TagPattern: e.tagRE, HarborAPI: e.HarborAPI,
-		Auth: registry.Auth{Username: e.Username, PasswordFile: e.PasswordFile, DockerConfig: e.DockerConfig},
+		Auth: registry.Auth{Username: e.Username, PasswordFile: e.PasswordFile, Password: e.Password, DockerConfig: e.DockerConfig},
 	}
 }
 
@@ -160,9 +178,19 @@ func (g *Globals) checkEntriesMatch(sources []imagelist.Source) error {
 // settings; a tag pattern must compile and only applies where there are
 // tags to choose from; files are absolute paths.
 func (e *ListEntry) checkRegistry(key string) error {
+	switch e.Visibility {
+	case "", "private", "shared", "community", "public":
+	default:
+		return fmt.Errorf("visibility must be private, shared, community or public, not %q", e.Visibility)
+	}
+	for _, vo := range e.VOs {
+		if strings.TrimSpace(vo) == "" {
+			return errors.New("vos: an empty VO name")
+		}
+	}
 	if !ociref.IsRegistry(key) {
 		for name, set := range map[string]bool{
-			"vos": len(e.VOs) > 0, "tag_pattern": e.TagPattern != "", "username": e.Username != "",
+			"tag_pattern": e.TagPattern != "", "username": e.Username != "",
 			"password_file": e.PasswordFile != "", "docker_config": e.DockerConfig != "", "harbor_api": e.HarborAPI != "",
 		} {
 			if set {
@@ -199,11 +227,6 @@ func (e *ListEntry) checkRegistry(key string) error {
 	for name, p := range map[string]string{"password_file": e.PasswordFile, "docker_config": e.DockerConfig} {
 		if p != "" && !filepath.IsAbs(p) {
 			return fmt.Errorf("%s: a path must be absolute, not %q", name, p)
-		}
-	}
-	for _, vo := range e.VOs {
-		if strings.TrimSpace(vo) == "" {
-			return errors.New("vos: an empty VO name")
 		}
 	}
 	return nil
