@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ck-sync/ck/pkg/imagefilter"
 )
 
 // resolveCopies decides, for each list id that more than one subscription
@@ -109,6 +111,8 @@ func disagreement(a, b ListInput) string {
 		return fmt.Sprintf("endorser CA %q vs %q", la.Endorser.CA, lb.Endorser.CA)
 	case a.Project != b.Project:
 		return fmt.Sprintf("their images go to project %s vs %s (VO %q vs %q)", a.Project, b.Project, la.VO, lb.VO)
+	case !imagefilter.New(a.Source, a.Images).Equal(imagefilter.New(b.Source, b.Images)):
+		return fmt.Sprintf("their image filters (lists: images) differ: %q vs %q", a.Images, b.Images)
 	}
 	type content struct {
 		sha512 string
