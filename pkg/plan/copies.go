@@ -38,7 +38,9 @@ func resolveCopies(ins []ListInput, sums []ListSummary) (copyOf []bool) {
 	}
 	for _, id := range ids {
 		group := byID[id]
-		if len(group) < 2 {
+		if len(group) < 2 || oneSource(ins, group) {
+			// One subscription's inputs, one per VO project (a registry
+			// source's vos): not copies, each is planned in its project.
 			continue
 		}
 		var conflicts []string
@@ -73,6 +75,16 @@ func resolveCopies(ins []ListInput, sums []ListSummary) (copyOf []bool) {
 		}
 	}
 	return copyOf
+}
+
+// oneSource reports whether the inputs of group all come from one source.
+func oneSource(ins []ListInput, group []int) bool {
+	for _, i := range group[1:] {
+		if ins[i].Source != ins[group[0]].Source {
+			return false
+		}
+	}
+	return true
 }
 
 // preferCopy orders agreeing copies of one list: valid before expired,
