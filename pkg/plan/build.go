@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ck-sync/ck/pkg/glance"
+	"github.com/ck-sync/ck/pkg/imagefilter"
 )
 
 // Build computes the plan that brings the observed Glance images in line
@@ -37,6 +38,7 @@ func Build(lists []ListInput, observed []glance.Image, p Policy, now time.Time) 
 		frozen:        map[imgKey]bool{},
 		managed:       map[string]bool{},
 		desiredIDs:    map[imgIDKey]int{},
+		filters:       map[string]imagefilter.Filter{},
 		plan: &Plan{
 			FormatVersion: FormatVersion,
 			Created:       now,
@@ -117,6 +119,11 @@ type builder struct {
 	// atrope's images name no list id.
 	legacy     []legacy
 	desiredIDs map[imgIDKey]int
+	// filters holds the image filters of the lists read (valid or
+	// expired), by list id: ck's images of that list that the filter
+	// leaves out are kept, in any project. Copies of one list id with
+	// different filters disagree (resolveCopies), so there is one per id.
+	filters map[string]imagefilter.Filter
 
 	plan *Plan
 }
@@ -163,14 +170,22 @@ func (b *builder) summarize(in ListInput) (ListSummary, error) {
 }
 
 func (b *builder) addList(in ListInput, sum ListSummary, copyOf bool) {
+	f := imagefilter.New(in.Source, in.Images)
+	if f.Active() {
+		sum.Filter = filterSummary(in, f, sum.Status)
+	}
 	if copyOf {
-		// The list is read through another copy; this one adds nothing
-		// and, having been read, protects nothing either.
+		// The list is read through another copy (with the same filter);
+		// this one adds nothing and, having been read, protects nothing
+		// either.
 		b.addSummary(in, sum)
 		return
 	}
 	id := sum.ListID
 	lk := listKey{in.Project, id}
+	if f.Active() && (sum.Status == ListValid || sum.Status == ListExpired) {
+		b.filters[id] = f
+	}
 	switch sum.Status {
 	case ListFailed, ListSkipped:
 		if id != "" {
@@ -190,10 +205,38 @@ func (b *builder) addList(in ListInput, sum ListSummary, copyOf bool) {
 	case ListValid:
 		b.listValid[lk] = true
 		b.idValid[id] = true
-		sum.Images = b.addImages(in, id)
+		sum.Images = b.addImages(in, id, f)
 		sum.Skipped = b.addSkipped(in, lk)
 	}
 	b.addSummary(in, sum)
+}
+
+// filterSummary describes the image filter f of a list whose status is
+// st: what it leaves out of a read list, and which entries name no image
+// of a valid one (an entry naming an image whose entry the parser skipped
+// names an image of the list).
+func filterSummary(in ListInput, f imagefilter.Filter, st ListStatus) *FilterSummary {
+	fs := &FilterSummary{Entries: f.Entries()}
+	if in.List == nil || (st != ListValid && st != ListExpired) {
+		return fs
+	}
+	ids := make([]string, 0, len(in.List.Images)+len(in.List.Skipped))
+	for _, img := range in.List.Images {
+		ids = append(ids, img.ID)
+		if !f.Match(img.ID) {
+			fs.FilteredOut++
+		}
+	}
+	if st != ListValid {
+		return fs
+	}
+	for _, s := range in.List.Skipped {
+		if s.ID != "" {
+			ids = append(ids, s.ID)
+		}
+	}
+	fs.Unmatched = f.Unmatched(ids)
+	return fs
 }
 
 func (b *builder) addSummary(in ListInput, sum ListSummary) {
@@ -203,10 +246,14 @@ func (b *builder) addSummary(in ListInput, sum ListSummary) {
 	})
 }
 
-// addImages records the list's desired images and returns how many there are.
-func (b *builder) addImages(in ListInput, id string) int {
+// addImages records the list's desired images, those its filter f passes,
+// and returns how many there are.
+func (b *builder) addImages(in ListInput, id string, f imagefilter.Filter) int {
 	n := 0
 	for _, img := range in.List.Images {
+		if !f.Match(img.ID) {
+			continue // kept, not retired: see retireReason
+		}
 		k := imgKey{in.Project, id, img.ID}
 		if b.desired[k] != nil || b.imageExpired[k] {
 			continue // a repeated entry: the first one wins

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ck-sync/ck/pkg/imagefilter"
 )
 
 // resolveCopies decides, for each list id that more than one subscription
@@ -36,7 +38,9 @@ func resolveCopies(ins []ListInput, sums []ListSummary) (copyOf []bool) {
 	}
 	for _, id := range ids {
 		group := byID[id]
-		if len(group) < 2 {
+		if len(group) < 2 || oneSource(ins, group) {
+			// One subscription's inputs, one per VO project (a registry
+			// source's vos): not copies, each is planned in its project.
 			continue
 		}
 		var conflicts []string
@@ -71,6 +75,16 @@ func resolveCopies(ins []ListInput, sums []ListSummary) (copyOf []bool) {
 		}
 	}
 	return copyOf
+}
+
+// oneSource reports whether the inputs of group all come from one source.
+func oneSource(ins []ListInput, group []int) bool {
+	for _, i := range group[1:] {
+		if ins[i].Source != ins[group[0]].Source {
+			return false
+		}
+	}
+	return true
 }
 
 // preferCopy orders agreeing copies of one list: valid before expired,
@@ -109,6 +123,8 @@ func disagreement(a, b ListInput) string {
 		return fmt.Sprintf("endorser CA %q vs %q", la.Endorser.CA, lb.Endorser.CA)
 	case a.Project != b.Project:
 		return fmt.Sprintf("their images go to project %s vs %s (VO %q vs %q)", a.Project, b.Project, la.VO, lb.VO)
+	case !imagefilter.New(a.Source, a.Images).Equal(imagefilter.New(b.Source, b.Images)):
+		return fmt.Sprintf("their image filters (lists: images) differ: %q vs %q", a.Images, b.Images)
 	}
 	type content struct {
 		sha512 string

@@ -194,7 +194,7 @@ func (b *builder) decideUndesired(k imgKey, current, old []glance.Image) {
 
 // retireReason says why the images of an undesired key retire, or false
 // when they must be kept (their list failed, an entry of it could not be
-// read, or it is not in this run).
+// read, its image filter leaves them out, or it is not in this run).
 func (b *builder) retireReason(k imgKey, current []glance.Image) (Reason, bool) {
 	lk := listKey{k.project, k.listID}
 	protected := b.protectedIDs[k.listID] || slices.ContainsFunc(current, func(img glance.Image) bool {
@@ -205,6 +205,13 @@ func (b *builder) retireReason(k imgKey, current []glance.Image) (Reason, bool) 
 		// Never confuse "could not read" with "removed" (spec §7): the
 		// list, or this image's entry in it, could not be read.
 		b.plan.Stats.Kept += len(current)
+		return "", false
+	case b.filteredOut(k):
+		// The subscription does not want this image: not the list's to
+		// retire, whatever the list says of it (removed, expired), nor
+		// another project's image of the list's to retire as moved.
+		b.plan.Stats.Kept += len(current)
+		b.plan.Stats.Filtered += len(current)
 		return "", false
 	case b.imageExpired[k]:
 		return ReasonImageExpired, true
@@ -225,6 +232,13 @@ func (b *builder) retireReason(k imgKey, current []glance.Image) (Reason, bool) 
 	}
 	b.plan.Stats.OutOfScope += len(current)
 	return "", false
+}
+
+// filteredOut reports whether the image filter of k's list, read this run,
+// leaves k's image out.
+func (b *builder) filteredOut(k imgKey) bool {
+	f, ok := b.filters[k.listID]
+	return ok && !f.Match(k.imageID)
 }
 
 func (b *builder) retire(k imgKey, img glance.Image, reason Reason) {

@@ -42,6 +42,14 @@ type ListInput struct {
 	// project): its images are kept where they are, but every member is
 	// removed from them, so the VO that left loses its access.
 	DropMembers bool
+	// Images is the subscription's image filter (the images: of its
+	// lists: entry; see pkg/imagefilter for what an entry names): only the
+	// list's images it names are desired. The list's other images are
+	// neither created nor retired by it: ck's images of them are kept,
+	// whatever the list says of them. An image the filter names that the
+	// list no longer holds is removed from the list, as without a filter.
+	// Empty means every image of the list.
+	Images []string
 }
 
 // policy is p with the list's own name prefix (after p's) and visibility.

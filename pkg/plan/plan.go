@@ -156,6 +156,22 @@ type ListSummary struct {
 	// key when the entry's id was readable; when it was not, no image of
 	// the list retires as removed-from-list.
 	Skipped []SkippedImage `json:"skipped_images,omitempty"`
+	// Filter is the subscription's image filter (ListInput.Images); nil
+	// when the list has none.
+	Filter *FilterSummary `json:"filter,omitempty"`
+}
+
+// FilterSummary reports a list's image filter: only the images it names
+// are created or retired by the list.
+type FilterSummary struct {
+	Entries []string `json:"entries"` // as configured
+	// FilteredOut counts the list's images the filter leaves out (0 when
+	// the list was not read); ck's images of them are kept (Stats.Filtered).
+	FilteredOut int `json:"filtered_out"`
+	// Unmatched are the entries that name no image of a valid list: the
+	// image left the list (its image in Glance, if any, retires as
+	// removed-from-list) or the entry is misspelt.
+	Unmatched []string `json:"unmatched,omitempty"`
 }
 
 // SkippedImage is an entry of a list the parser left out as malformed.
@@ -182,7 +198,13 @@ type Stats struct {
 	Unchanged int `json:"unchanged"` // desired images already up to date
 	Managed   int `json:"managed"`   // observed images that are ck's (spec §5)
 	Ignored   int `json:"ignored"`   // observed images that are not ck's: never touched
-	Kept      int `json:"kept"`      // ck's images of failed or skipped lists or of unreadable entries, left as they are
+	// Kept counts ck's images of failed or skipped lists, of unreadable
+	// entries, or outside their list's image filter, left as they are.
+	Kept int `json:"kept"`
+	// Filtered counts ck's current images of a read list that its image
+	// filter leaves out (ListInput.Images): neither updated nor retired.
+	// They are counted in Kept too.
+	Filtered int `json:"filtered"`
 	// OutOfScope counts ck's images of lists not given to this run when
 	// the run was not given the full subscription set.
 	OutOfScope int `json:"out_of_scope"`

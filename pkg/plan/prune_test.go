@@ -127,6 +127,17 @@ func TestBuildPrune(t *testing.T) {
 			wantStats: plan.Stats{Delete: 2, Managed: 4, Kept: 2},
 		},
 		{
+			// The filter keeps the current images it leaves out; a retired
+			// one (retired before the filter was set) is prune's as usual.
+			name: "an image filter carries its counts over, and does not keep retired images",
+			base: &plan.Plan{Lists: []plan.ListSummary{{Source: srcA, ListID: "l", Project: pa, Status: plan.ListValid,
+				Filter: &plan.FilterSummary{Entries: []string{"i2"}, FilteredOut: 1}}}, Stats: plan.Stats{Kept: 1, Filtered: 1}},
+			observed:  []glance.Image{old},
+			pol:       plan.PrunePolicy{Managed: []string{pa}, Grace: 7 * day, MaxDelete: -1},
+			want:      []string{"delete grace-over " + pa + " l/i1 g-old"},
+			wantStats: plan.Stats{Delete: 1, Managed: 1, Kept: 1, Filtered: 1},
+		},
+		{
 			name:      "default guard: 25% of 6 ck images is 1",
 			observed:  all,
 			pol:       plan.PrunePolicy{Managed: []string{pa}, Grace: 7 * day},

@@ -154,3 +154,29 @@ func TestMetadataPatchRegistry(t *testing.T) {
 		t.Errorf("patch = %v, want %v", paths, want)
 	}
 }
+
+// A registry source with two VOs (vos: [a, b]) gives one input per VO
+// project, with one source and one list id: they are not copies of one
+// list that disagree on the project, and each project gets the images.
+func TestBuildRegistrySourceWithTwoVOs(t *testing.T) {
+	const src = "oci://registry.example/egi_vm_images/ubuntu"
+	u := pt.RegistryImage("registry.example/egi_vm_images/ubuntu:24.04", "u", 3<<20)
+	l := &imagelist.List{ID: src, Title: src, Images: []imagelist.Image{u}}
+	in := func(project string) plan.ListInput {
+		return plan.ListInput{Source: src, ListID: src, Status: plan.ListValid, List: l, Project: project}
+	}
+	p, err := plan.Build([]plan.ListInput{in(pa), in(pb)}, nil, pol, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"create new project-a " + src + "/" + u.ID, "create new project-b " + src + "/" + u.ID}
+	if got := brief(p); !slices.Equal(got, want) {
+		t.Errorf("changes = %q, want %q", got, want)
+	}
+	for _, s := range p.Lists {
+		if s.Status != plan.ListValid {
+			t.Errorf("list %s in %s: %s: %s", s.Source, s.Project, s.Status, s.Reason)
+		}
+	}
+	assertIdempotent(t, []plan.ListInput{in(pa), in(pb)}, nil, pol, p)
+}

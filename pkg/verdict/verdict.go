@@ -94,6 +94,9 @@ type Verdict struct {
 	// VOs, when set, are the VOs whose projects receive the list's images
 	// instead of its ad:vo (a registry source's vos setting).
 	VOs []string
+	// Filter is the subscription's image filter (its lists: entry's
+	// images; pkg/imagefilter), any kind of source; empty: every image.
+	Filter []string
 }
 
 // Signature describes a verified signature.

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/ck-sync/ck/pkg/imagefilter"
 	"github.com/ck-sync/ck/pkg/imagelist"
 	"github.com/ck-sync/ck/pkg/ociref"
 	"github.com/ck-sync/ck/pkg/registry"
@@ -33,6 +34,11 @@ type ListEntry struct {
 	// ConvertTo overrides --convert-to for this list's images: raw, qcow2,
 	// or none (upload them as they are).
 	ConvertTo string `yaml:"convert_to"`
+	// Images is the subscription's image filter, for every kind of
+	// source: only the images it names are created or retired by it (a
+	// HEPiX dc:identifier; for a registry source HOST/PATH/REPO:TAG,
+	// REPO:TAG or TAG; see pkg/imagefilter). Empty means every image.
+	Images []string `yaml:"images"`
 
 	// Registry sources only (oci://, harbor://; spec §11).
 	//
@@ -149,6 +155,11 @@ func checkListEntries(entries []ListEntry) error {
 		}
 		if err := e.checkRegistry(key); err != nil {
 			return fmt.Errorf("%s: %w", where, err)
+		}
+		for j, img := range e.Images {
+			if err := imagefilter.Check(key, img); err != nil {
+				return fmt.Errorf("%s: images[%d]: %w", where, j, err)
+			}
 		}
 		e.key = key
 	}

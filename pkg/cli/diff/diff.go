@@ -211,7 +211,8 @@ func Run(ctx context.Context, opts *Options) error {
 
 // Inputs turns verdicts into the planner's list inputs: an invalid list
 // (unreachable, bad signature, ...) is failed and retires nothing; an
-// expired one retires its images.
+// expired one retires its images. Each carries its subscription's image
+// filter (plan.ListInput.Images).
 //
 // A registry source's list id is its canonical name (the source itself),
 // known even when it could not be read, so that its images are protected
@@ -221,7 +222,7 @@ func Run(ctx context.Context, opts *Options) error {
 func Inputs(verdicts []verdict.Verdict) []plan.ListInput {
 	out := make([]plan.ListInput, 0, len(verdicts))
 	for _, v := range verdicts {
-		in := plan.ListInput{Source: v.Source, List: v.List, Digest: v.Digest}
+		in := plan.ListInput{Source: v.Source, List: v.List, Digest: v.Digest, Images: v.Filter}
 		switch v.Status {
 		case verdict.Valid:
 			in.Status = plan.ListValid

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ck-sync/ck/pkg/cli/cmdutil"
+	"github.com/ck-sync/ck/pkg/imagefilter"
 	"github.com/ck-sync/ck/pkg/verdict"
 )
 
@@ -38,6 +39,58 @@ type ListJSON struct {
 	ExpiredImages []string       `json:"expired_images,omitempty"`
 	// Images are a registry source's images (HEPiX lists: see list).
 	Images []ImageJSON `json:"images,omitempty"`
+	// Filter is the subscription's image filter (lists: images); absent
+	// when it has none.
+	Filter *FilterJSON `json:"filter,omitempty"`
+}
+
+// FilterJSON is a subscription's image filter and what it passes of the
+// list (or registry source) as read.
+type FilterJSON struct {
+	Entries []string `json:"entries"`
+	// Passing are the ids of the images the filter passes, FilteredOut
+	// counts the others; both are empty when the list could not be read.
+	Passing     []string `json:"passing"`
+	FilteredOut int      `json:"filtered_out"`
+	// Unmatched are the entries that name no image of the list as read
+	// (an entry skipped as malformed counts as an image of the list).
+	Unmatched []string `json:"unmatched,omitempty"`
+}
+
+// unmatched returns fj's unmatched entries; none for no filter.
+func (fj *FilterJSON) unmatched() []string {
+	if fj == nil {
+		return nil
+	}
+	return fj.Unmatched
+}
+
+// filterOf describes v's image filter, or returns nil when it has none.
+func filterOf(v verdict.Verdict) *FilterJSON {
+	f := imagefilter.New(v.Source, v.Filter)
+	if !f.Active() {
+		return nil
+	}
+	fj := &FilterJSON{Entries: f.Entries(), Passing: []string{}}
+	if v.List == nil {
+		return fj
+	}
+	ids := make([]string, 0, len(v.List.Images)+len(v.List.Skipped))
+	for _, img := range v.List.Images {
+		ids = append(ids, img.ID)
+		if f.Match(img.ID) {
+			fj.Passing = append(fj.Passing, img.ID)
+		} else {
+			fj.FilteredOut++
+		}
+	}
+	for _, s := range v.List.Skipped {
+		if s.ID != "" {
+			ids = append(ids, s.ID)
+		}
+	}
+	fj.Unmatched = f.Unmatched(ids)
+	return fj
 }
 
 // SignatureJSON describes the verified signature.
@@ -84,6 +137,7 @@ func WriteJSON(w io.Writer, verdicts []verdict.Verdict) error {
 		l := ListJSON{
 			Source: v.Source, Status: v.Status, Check: v.Check, Reason: v.Reason,
 			Observed: v.Observed, Expected: v.Expected, Digest: v.Digest, ExpiredImages: v.ExpiredImages,
+			Filter: filterOf(v),
 		}
 		if s := v.Signature; s != nil {
 			l.Signature = &SignatureJSON{Format: s.Format, SignerDN: s.SignerDN, IssuerDN: s.IssuerDN, NotAfter: s.NotAfter.UTC(), Canonicalised: s.Canonicalised}
@@ -127,6 +181,7 @@ func WriteText(w io.Writer, verdicts []verdict.Verdict) error {
 		fmt.Fprintf(tw, "%s\t%s\n", v.Status, v.Source)
 		if v.Listing != nil {
 			writeRegistry(tw, v)
+			writeFilter(tw, v)
 			continue
 		}
 		if v.List != nil {
@@ -147,6 +202,7 @@ func WriteText(w io.Writer, verdicts []verdict.Verdict) error {
 		if len(v.ExpiredImages) > 0 {
 			fmt.Fprintf(tw, "\texpired image(s): %s\n", strings.Join(v.ExpiredImages, ", "))
 		}
+		writeFilter(tw, v)
 	}
 	n := Count(verdicts)
 	fmt.Fprintf(tw, "%d list(s): %d valid, %d expired, %d invalid\n", len(verdicts), n.Valid, n.Expired, n.Invalid)
@@ -173,6 +229,33 @@ func writeRegistry(w io.Writer, v verdict.Verdict) {
 	for _, e := range l.Skipped {
 		fmt.Fprintf(w, "\tskipped %s\t(%s): %s\n", e.ID, e.Field, e.Reason)
 	}
+}
+
+// writeFilter shows the subscription's image filter: which images pass,
+// how many do not, and the entries that name no image.
+func writeFilter(w io.Writer, v verdict.Verdict) {
+	fj := filterOf(v)
+	if fj == nil {
+		return
+	}
+	if v.List == nil {
+		fmt.Fprintf(w, "\timage filter (lists: images): %d entr%s; the list was not read\n", len(fj.Entries), plural(len(fj.Entries), "y", "ies"))
+		return
+	}
+	fmt.Fprintf(w, "\timage filter (lists: images): %d of %d image(s) pass, %d filtered out\n", len(fj.Passing), len(v.List.Images), fj.FilteredOut)
+	for _, id := range fj.Passing {
+		fmt.Fprintf(w, "\tpasses %s\n", id)
+	}
+	for _, e := range fj.Unmatched {
+		fmt.Fprintf(w, "\tfilter entry %q names no image of the list\n", e)
+	}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // ImageJSON is one image a registry source holds.

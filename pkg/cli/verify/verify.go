@@ -105,6 +105,9 @@ func Verdicts(ctx context.Context, f *cmdutil.Factory, args []string) ([]verdict
 		default:
 			out[i] = verdict.Evaluate(src, r.Data, policy(f, r.Source, cas), now)
 		}
+		if e, ok := f.Globals.ListEntry(r.Source.Key()); ok {
+			out[i].Filter = e.Images
+		}
 		log(f.Logger, out[i])
 	}
 	n := Count(out)
@@ -142,6 +145,12 @@ func log(l *slog.Logger, v verdict.Verdict) {
 				continue
 			}
 			l.Warn("image entry skipped", "list", v.Source, "error", s.Error())
+		}
+		if v.Status == verdict.Valid {
+			for _, e := range filterOf(v).unmatched() {
+				l.Warn("image filter entry names no image of the list: the image left the list (ck's image of it, if any, retires as removed-from-list) or the entry is misspelt",
+					"list", v.Source, "entry", e)
+			}
 		}
 		for _, img := range v.List.Images {
 			// The image client sends hv:uri's userinfo as Basic auth; only

@@ -65,7 +65,21 @@ func plans(t *testing.T) map[string]*plan.Plan {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return map[string]*plan.Plan{"every": every, "empty": empty, "blocked": blocked, "prune": pruned, "prune-blocked": pruneBlocked, "share": shared}
+	// filter: list-1 filtered to c7 and "gone": c7 is created, ck's image
+	// of u22 (left out) is kept, and ck's image of "gone", which left the
+	// list, retires.
+	u22, gone := pt.Image("u22", "Ubuntu 22.04", "1"), pt.Image("gone", "Gone 1.0", "1")
+	fl := pt.List("list-1", "alpha.vo", pt.Now.Add(24*time.Hour), img, u22)
+	filterIn := []plan.ListInput{{Source: pt.SourceAlpha, Status: plan.ListValid, List: fl, Project: pt.ProjectAlpha, Images: []string{"c7", "gone", "typo"}}}
+	filterHave := []glance.Image{
+		pt.CKImage(fl, u22, pt.SourceAlpha, pt.ProjectAlpha, "g-u22", pt.Now.Add(-time.Hour), pol),
+		pt.CKImage(fl, gone, pt.SourceAlpha, pt.ProjectAlpha, "g-gone", pt.Now.Add(-time.Hour), pol),
+	}
+	filtered, err := plan.Build(filterIn, filterHave, pol, pt.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]*plan.Plan{"every": every, "empty": empty, "blocked": blocked, "prune": pruned, "prune-blocked": pruneBlocked, "share": shared, "filter": filtered}
 }
 
 func TestGolden(t *testing.T) {
@@ -86,6 +100,8 @@ func TestGolden(t *testing.T) {
 		{"prune-blocked.txt", "prune-blocked", text(false)},
 		{"share.txt", "share", text(false)},
 		{"share.json", "share", jsonDoc},
+		{"filter.txt", "filter", text(false)},
+		{"filter.json", "filter", jsonDoc},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

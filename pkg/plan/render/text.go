@@ -60,12 +60,17 @@ func Text(w io.Writer, p *plan.Plan, opts TextOptions) error {
 	}
 	first := true
 	for _, l := range p.Lists {
-		if l.Status == plan.ListValid {
+		unmatched := l.Filter != nil && len(l.Filter.Unmatched) > 0
+		if l.Status == plan.ListValid && !unmatched {
 			continue
 		}
 		if first {
 			t.printf("\n")
 			first = false
+		}
+		if l.Status == plan.ListValid {
+			t.unmatched(l)
+			continue
 		}
 		t.list(l)
 	}
@@ -160,6 +165,17 @@ func (t *textWriter) list(l plan.ListSummary) {
 	t.printf("%s %-8s %s  %s: %s%s\n", t.paint(ansiYellow, "  !"), l.Status, id, l.Source, reason, effect)
 }
 
+// unmatched warns of the entries of a valid list's image filter that name
+// no image of the list.
+func (t *textWriter) unmatched(l plan.ListSummary) {
+	quoted := make([]string, len(l.Filter.Unmatched))
+	for i, e := range l.Filter.Unmatched {
+		quoted[i] = strconv.Quote(e)
+	}
+	t.printf("%s %-8s %s  %s: image filter entries naming no image of the list (left it, or misspelt): %s\n",
+		t.paint(ansiYellow, "  !"), "filter", l.ListID, l.Source, strings.Join(quoted, ", "))
+}
+
 // notice prints an image the plan leaves alone on purpose, and why.
 func (t *textWriter) notice(n plan.Notice) {
 	t.printf("%s %-8s %s  project %s  %s  glance %s (%s): %s\n", t.paint(ansiYellow, "  !"), n.Kind,
@@ -191,7 +207,8 @@ func (t *textWriter) summary(p *plan.Plan) {
 		n           int
 		what, whats string
 	}{
-		{st.Kept, "image of failed or skipped lists", "images of failed or skipped lists"},
+		{st.Kept - st.Filtered, "image of failed or skipped lists", "images of failed or skipped lists"},
+		{st.Filtered, "image outside its list's image filter", "images outside their list's image filter"},
 		{st.OutOfScope, "image of lists not in this run", "images of lists not in this run"},
 		{st.Retired, "already retired", "already retired"},
 		{st.Unusable - st.Deactivated, "image not active", "images not active"},
