@@ -94,6 +94,9 @@ type Verdict struct {
 	// VOs, when set, are the VOs whose projects receive the list's images
 	// instead of its ad:vo (a registry source's vos setting).
 	VOs []string
+	// Origin says where the subscription comes from when it is not the
+	// image-lists file or a LIST argument: an atrope sources.yaml entry.
+	Origin string
 	// Filter is the subscription's image filter (its lists: entry's
 	// images; pkg/imagefilter), any kind of source; empty: every image.
 	Filter []string

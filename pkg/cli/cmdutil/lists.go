@@ -40,12 +40,14 @@ type ListEntry struct {
 	// REPO:TAG or TAG; see pkg/imagefilter). Empty means every image.
 	Images []string `yaml:"images"`
 
+	// VOs are the VOs whose projects (through the mapping file) receive
+	// the source's images, instead of a list's ad:vo; for a registry source
+	// without vos, the registry project's name when the mapping file has
+	// it, else the default project.
+	VOs []string `yaml:"vos"`
+
 	// Registry sources only (oci://, harbor://; spec §11).
 	//
-	// VOs are the VOs whose projects (through the mapping file) receive
-	// the source's images; empty means the registry project's name when
-	// the mapping file has it, else the default project.
-	VOs []string `yaml:"vos"`
 	// TagPattern (RE2) selects the tags of a repository or project source;
 	// empty means registry.DefaultTagPattern (^[^-]*$, the moving tags).
 	TagPattern string `yaml:"tag_pattern"`
@@ -60,9 +62,6 @@ type ListEntry struct {
 
 	// Every kind of source.
 	//
-	// Images, when set, are the only images of the source ck subscribes
-	// to (image ids); the others are neither created nor retired.
-	Images []string `yaml:"images"`
 	// Prefix is put before the names of this source's images, after
 	// --name-prefix (atrope's per-source prefix).
 	Prefix string `yaml:"prefix"`

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ck-sync/ck/pkg/cli/cmdutil"
 	"github.com/ck-sync/ck/pkg/cli/verify"
+	"github.com/ck-sync/ck/pkg/imagelist"
 	"github.com/ck-sync/ck/pkg/ociref"
 	"github.com/ck-sync/ck/pkg/plan"
 	"github.com/ck-sync/ck/pkg/plan/render"
@@ -150,6 +151,21 @@ func Compute(ctx context.Context, opts *Options) (*Computed, error) {
 	if err != nil {
 		return nil, err
 	}
+	shareMode := opts.ShareMode
+	if shareMode == "" && f.Globals.ShareMembersByDefault() {
+		// atrope's sources with vos: one shared copy, as atrope made it.
+		shareMode = site.ShareMembers
+	}
+	inputs := Inputs(verdicts)
+	for i := range inputs {
+		// A source's own name prefix and visibility (lists: entries,
+		// atrope's prefix and sharing_model).
+		if key, err := imagelist.Key(inputs[i].Source); err == nil {
+			if e, ok := f.Globals.ListEntry(key); ok {
+				inputs[i].NamePrefix, inputs[i].Visibility = e.Prefix, e.Visibility
+			}
+		}
+	}
 	st, err := site.Observe(ctx, site.Config{
 		Cloud:          f.Globals.OSCloud,
 		MappingFile:    f.Globals.MappingFile,
@@ -161,8 +177,8 @@ func Compute(ctx context.Context, opts *Options) (*Computed, error) {
 		// stalled image servers, not for a busy Glance.
 		Timeout:   max(f.Globals.Timeout, 30*time.Second),
 		Adopt:     opts.Adopt,
-		ShareMode: opts.ShareMode,
-	}, Inputs(verdicts))
+		ShareMode: shareMode,
+	}, inputs)
 	var cfgErr *site.ConfigError
 	switch {
 	case errors.As(err, &cfgErr):
@@ -216,9 +232,10 @@ func Run(ctx context.Context, opts *Options) error {
 //
 // A registry source's list id is its canonical name (the source itself),
 // known even when it could not be read, so that its images are protected
-// by id. Its images go to the projects of its vos setting, one input per
-// VO; without one, to its registry project's VO when the mapping file has
-// that name, else to the default project (plan.ListInput.VOGuess).
+// by id. A source with a vos setting sends its images to those VOs'
+// projects, one input per VO, whatever a list's ad:vo says; a registry
+// source without one, to its registry project's VO when the mapping file
+// has that name, else to the default project (plan.ListInput.VOGuess).
 func Inputs(verdicts []verdict.Verdict) []plan.ListInput {
 	out := make([]plan.ListInput, 0, len(verdicts))
 	for _, v := range verdicts {
@@ -236,18 +253,19 @@ func Inputs(verdicts []verdict.Verdict) []plan.ListInput {
 		if v.List != nil {
 			in.ListID = v.List.ID
 		}
-		if !ociref.IsRegistry(v.Source) {
+		if ociref.IsRegistry(v.Source) {
+			in.ListID = v.Source
+		}
+		switch {
+		case in.List == nil:
 			out = append(out, in)
 			continue
-		}
-		in.ListID = v.Source
-		if v.Listing == nil {
-			out = append(out, in)
-			continue
-		}
-		if len(v.VOs) == 0 {
+		case len(v.VOs) == 0 && v.Listing != nil:
 			l := *in.List
 			l.VO, in.List, in.VOGuess = v.Listing.Ref.Project, &l, true
+			out = append(out, in)
+			continue
+		case len(v.VOs) == 0:
 			out = append(out, in)
 			continue
 		}

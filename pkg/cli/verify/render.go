@@ -28,6 +28,7 @@ type Document struct {
 // ListJSON is one list's verdict.
 type ListJSON struct {
 	Source        string         `json:"source"`
+	Origin        string         `json:"origin,omitempty"`
 	Status        verdict.Status `json:"status"`
 	Check         string         `json:"check,omitempty"`
 	Reason        string         `json:"reason,omitempty"`
@@ -135,7 +136,7 @@ func WriteJSON(w io.Writer, verdicts []verdict.Verdict) error {
 	doc := Document{FormatVersion: FormatVersion, Lists: make([]ListJSON, 0, len(verdicts)), Summary: Count(verdicts)}
 	for _, v := range verdicts {
 		l := ListJSON{
-			Source: v.Source, Status: v.Status, Check: v.Check, Reason: v.Reason,
+			Source: v.Source, Origin: v.Origin, Status: v.Status, Check: v.Check, Reason: v.Reason,
 			Observed: v.Observed, Expected: v.Expected, Digest: v.Digest, ExpiredImages: v.ExpiredImages,
 			Filter: filterOf(v),
 		}
@@ -179,6 +180,9 @@ func WriteText(w io.Writer, verdicts []verdict.Verdict) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, v := range verdicts {
 		fmt.Fprintf(tw, "%s\t%s\n", v.Status, v.Source)
+		if v.Origin != "" {
+			fmt.Fprintf(tw, "\tfrom %s\n", v.Origin)
+		}
 		if v.Listing != nil {
 			writeRegistry(tw, v)
 			writeFilter(tw, v)

@@ -97,16 +97,13 @@ func Verdicts(ctx context.Context, f *cmdutil.Factory, args []string) ([]verdict
 		switch {
 		case r.Check != "" || r.Listing != nil:
 			out[i] = verdict.Registry(src, r.Listing, r.Check, r.Err)
-			if e, ok := f.Globals.ListEntry(r.Source.Key()); ok {
-				out[i].VOs = e.VOs
-			}
 		case r.Err != nil:
 			out[i] = verdict.FetchFailed(src, r.Err)
 		default:
 			out[i] = verdict.Evaluate(src, r.Data, policy(f, r.Source, cas), now)
 		}
 		if e, ok := f.Globals.ListEntry(r.Source.Key()); ok {
-			out[i].Filter = e.Images
+			out[i].Filter, out[i].VOs, out[i].Origin = e.Images, e.VOs, e.Origin
 		}
 		log(f.Logger, out[i])
 	}
