@@ -49,7 +49,7 @@ func TestRegistryListEntries(t *testing.T) {
 func TestRegistryListEntryErrors(t *testing.T) {
 	tests := []struct{ name, entry, want string }{
 		{"pin on a registry source", "url: oci://r.example/p/r\n    list_id: x", "no signature to pin"},
-		{"registry setting on a list", "url: https://h.example/a.list\n    vos: [a]", "vos applies to registry sources"},
+		{"registry setting on a list", "url: https://h.example/a.list\n    tag_pattern: x", "tag_pattern applies to registry sources"},
 		{"tag pattern on a tag", "url: oci://r.example/p/r:1\n    tag_pattern: x", "not to one tag or digest"},
 		{"bad tag pattern", "url: oci://r.example/p/r\n    tag_pattern: '('", "tag_pattern: error parsing regexp"},
 		{"harbor_api on oci", "url: oci://r.example/p/r\n    harbor_api: https://x/api", "harbor:// sources only"},
