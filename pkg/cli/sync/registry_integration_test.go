@@ -5,7 +5,9 @@ package sync_test
 // EGI's pipeline does.
 
 import (
+	"crypto/sha512"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -358,5 +360,33 @@ func TestRegistrySecretsNeverPrinted(t *testing.T) {
 				t.Errorf("a secret is in Glance: %s", b)
 			}
 		}
+	}
+}
+
+// --convert-to raw (Ceph sites): the layer's qcow2, verified by its digest
+// on the way in, is converted by qemu-img and uploaded raw; ck records the
+// layer's sha512 and the source format, and the next run is a no-op.
+func TestRegistrySyncConvertToRaw(t *testing.T) {
+	reg := registrytest.Setup(t).Anon
+	fx := newRegFixture(t, reg)
+	a := reg.Push(t, registrytest.Spec{})
+	src := "oci://" + reg.Host + "/" + a.Repo
+	id := reg.Host + "/" + a.Repo + ":24.04"
+	args := fx.subscribe(t, []string{src}, "  - url: "+src+"\n    vos: [alpha.vo]\n    convert_to: raw\n")
+	if r := fx.sync(t, args, "--work-dir", t.TempDir()); r.code != 0 {
+		t.Fatalf("sync: %s", r)
+	}
+	img := fx.current(t, id)
+	layer, err := os.ReadFile(a.Layers[0].File)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha512.Sum512(layer)
+	if img.DiskFormat != "raw" || img.Properties["ck_source_format"] != "qcow2" || img.Properties[plan.PropSHA512] != hex.EncodeToString(sum[:]) ||
+		img.Properties[plan.PropDigest] != a.Layers[0].Digest || img.HashValue == img.Properties[plan.PropSHA512] {
+		t.Errorf("converted image = %+v", img)
+	}
+	if r := fx.sync(t, args); r.code != 0 || !strings.Contains(r.stdout, `"changes":[]`) {
+		t.Fatalf("second sync is not a no-op: %s", r)
 	}
 }
