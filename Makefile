@@ -15,7 +15,7 @@ LDFLAGS      := -s -w \
 	-X github.com/ck-sync/ck/pkg/cli/cmdutil.Date=$(DATE)
 FUZZTIME     ?= 30s
 
-.PHONY: all build test unit lint check cloud-up cloud-down cloud-logs fuzz completions man release-check demo bench clean
+.PHONY: all build test unit lint units-check check cloud-up cloud-down cloud-logs fuzz completions man release-check demo bench clean
 
 all: build
 
@@ -42,7 +42,16 @@ cloud-logs:
 test: cloud-up ## every test: unit + integration against the local cloud
 	eval "$$($(DEVCLOUD) env)" && $(GO) test -count=1 ./...
 
-check: lint test ## what CI runs: lint, then every test
+# systemd-analyze verify needs systemd-analyze and man (for Documentation=
+# man:...): both come with the Debian machine; installed here if missing.
+units-check: build man ## systemd-analyze verify of contrib/systemd (templates as NAME@example)
+	@if ! command -v systemd-analyze >/dev/null || ! command -v man >/dev/null; then \
+		echo "units-check: installing systemd-analyze and man (Debian packages systemd, man-db)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd man-db; \
+	fi
+	contrib/systemd/verify.sh bin/ck bin/man
+
+check: lint units-check test ## what CI runs: lint, the units, then every test
 
 fuzz: ## run each fuzz target for FUZZTIME
 	$(GO) test ./pkg/imagelist -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME)
@@ -62,8 +71,7 @@ man: ## man pages from the command tree into bin/man (generated, not committed)
 # takes minutes. Needs goreleaser v2 on PATH or in ~/go/bin:
 #   go install github.com/goreleaser/goreleaser/v2@v2.15.1
 GORELEASER   ?= $(shell command -v goreleaser 2>/dev/null || echo $(HOME)/go/bin/goreleaser)
-release-check: build man ## systemd-analyze verify, goreleaser check + a snapshot release (archives, deb, rpm) in dist/
-	contrib/systemd/verify.sh bin/ck bin/man
+release-check: units-check ## systemd-analyze verify, goreleaser check + a snapshot release (archives, deb, rpm) in dist/
 	$(GORELEASER) check
 	$(GORELEASER) release --snapshot --clean --skip=publish
 

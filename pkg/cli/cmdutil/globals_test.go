@@ -210,3 +210,25 @@ func TestSiteSources(t *testing.T) {
 		})
 	}
 }
+
+// TestExampleConfigs: the shipped example files load without an unknown
+// key, so a renamed flag cannot leave them behind.
+func TestExampleConfigs(t *testing.T) {
+	for _, file := range []string{"config.yaml", "sites/example.yaml"} {
+		t.Run(file, func(t *testing.T) {
+			path := filepath.Join("..", "..", "..", "contrib", "etc", "ck", file)
+			fs := pflag.NewFlagSet("ck", pflag.ContinueOnError)
+			g := &Globals{}
+			BindGlobals(fs, g)
+			if err := fs.Parse([]string{"--config", path}); err != nil {
+				t.Fatal(err)
+			}
+			if err := ApplyEnvAndConfig(fs, g, func(string) string { return "" }); err != nil {
+				t.Fatal(err)
+			}
+			if err := g.Validate(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
