@@ -14,8 +14,10 @@ LDFLAGS      := -s -w \
 	-X github.com/ck-sync/ck/pkg/cli/cmdutil.Commit=$(COMMIT) \
 	-X github.com/ck-sync/ck/pkg/cli/cmdutil.Date=$(DATE)
 FUZZTIME     ?= 30s
+# The renderer of contrib/k8s/ck in its tests (go test ./contrib/k8s).
+HELM_VERSION := v4.3.2
 
-.PHONY: all build test unit lint check cloud-up cloud-down cloud-logs fuzz completions man release-check demo bench clean
+.PHONY: all build test unit lint units-check helm check cloud-up cloud-down cloud-logs fuzz completions man release-check demo bench clean
 
 all: build
 
@@ -39,10 +41,28 @@ cloud-down: ## stop the local cloud
 cloud-logs:
 	$(DEVCLOUD) logs
 
-test: cloud-up ## every test: unit + integration against the local cloud
+test: cloud-up helm ## every test: unit + integration against the local cloud
 	eval "$$($(DEVCLOUD) env)" && $(GO) test -count=1 ./...
 
-check: lint test ## what CI runs: lint, then every test
+# systemd-analyze verify needs systemd-analyze and man (for Documentation=
+# man:...): both come with the Debian machine; installed here if missing.
+units-check: build man ## systemd-analyze verify of contrib/systemd (templates as NAME@example)
+	@if ! command -v systemd-analyze >/dev/null || ! command -v man >/dev/null; then \
+		echo "units-check: installing systemd-analyze and man (Debian packages systemd, man-db)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd man-db; \
+	fi
+	contrib/systemd/verify.sh bin/ck bin/man
+
+# helm from the Go module proxy into bin/ (a few minutes the first time on a
+# machine, then from the Go caches); the chart tests skip without it, or
+# fail under CI=true.
+helm: bin/.helm-$(HELM_VERSION) ## bin/helm, for the Kubernetes chart's tests
+
+bin/.helm-$(HELM_VERSION):
+	GOBIN=$(CURDIR)/bin $(GO) install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION)
+	touch $@
+
+check: lint units-check test ## what CI runs: lint, the units, then every test
 
 fuzz: ## run each fuzz target for FUZZTIME
 	$(GO) test ./pkg/imagelist -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME)
@@ -62,8 +82,7 @@ man: ## man pages from the command tree into bin/man (generated, not committed)
 # takes minutes. Needs goreleaser v2 on PATH or in ~/go/bin:
 #   go install github.com/goreleaser/goreleaser/v2@v2.15.1
 GORELEASER   ?= $(shell command -v goreleaser 2>/dev/null || echo $(HOME)/go/bin/goreleaser)
-release-check: build man ## systemd-analyze verify, goreleaser check + a snapshot release (archives, deb, rpm) in dist/
-	contrib/systemd/verify.sh bin/ck bin/man
+release-check: units-check ## systemd-analyze verify, goreleaser check + a snapshot release (archives, deb, rpm) in dist/
 	$(GORELEASER) check
 	$(GORELEASER) release --snapshot --clean --skip=publish
 

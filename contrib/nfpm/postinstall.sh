@@ -11,9 +11,12 @@ if [ -d /run/systemd/system ]; then
 			systemctl restart "$t" >/dev/null 2>&1 || true
 		fi
 	done
+	# The sites' timers (ck-sync@SITE.timer): those running, the same way.
+	systemctl try-restart 'ck-sync@*.timer' 'ck-prune@*.timer' >/dev/null 2>&1 || true
 fi
 if [ ! -e /etc/openstack/clouds.yaml ]; then
 	echo "ck: configure /etc/default/ck, /etc/ck/ and /etc/openstack/clouds.yaml, then:"
 	echo "    systemctl enable --now ck-sync.timer ck-prune.timer"
+	echo "ck: or, for many sites from this host, see /etc/ck/sites/example.yaml"
 fi
 exit 0

@@ -33,6 +33,7 @@ var (
 type Run struct {
 	mu      sync.Mutex
 	command string
+	site    string // "" writes no site label
 	start   time.Time
 	end     time.Time
 	success bool
@@ -46,6 +47,19 @@ type Run struct {
 // New starts the record of a run of command at start.
 func New(command string, start time.Time) *Run {
 	return &Run{command: command, start: start}
+}
+
+// SetSite labels every series of the record with site="NAME", so that
+// the runs of many sites on one host (one file each) stay apart in
+// Prometheus. An empty name, the default, writes no site label: a
+// single-site host's series are unchanged.
+func (r *Run) SetSite(name string) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.site = name
 }
 
 // SetLists records how many lists got each verdict (valid, expired,
@@ -100,7 +114,12 @@ func (r *Run) WriteTo(w io.Writer) (int64, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var b bytes.Buffer
+	// Every sample carries these labels first: the site (when set) and
+	// the command.
 	cmd := label("command", r.command)
+	if r.site != "" {
+		cmd = label("site", r.site) + "," + cmd
+	}
 	gauge := func(name, help string) {
 		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name)
 	}

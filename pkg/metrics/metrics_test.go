@@ -18,15 +18,16 @@ func TestGolden(t *testing.T) {
 	tests := []struct {
 		name   string
 		golden string
+		site   string // the site label every sample must carry ("": none)
 		record func() *Run
 	}{
-		{"verify with an invalid list", "verify.prom", func() *Run {
+		{"verify with an invalid list", "verify.prom", "", func() *Run {
 			r := New("verify", t0)
 			r.SetLists(2, 0, 1)
 			r.Finish(t0.Add(1500*time.Millisecond), false)
 			return r
 		}},
-		{"sync that applied changes", "sync.prom", func() *Run {
+		{"sync that applied changes", "sync.prom", "", func() *Run {
 			r := New("sync", t0)
 			r.SetLists(3, 1, 0)
 			r.AddImage("create", "done")
@@ -38,22 +39,45 @@ func TestGolden(t *testing.T) {
 			r.Finish(t0.Add(42*time.Minute+250*time.Millisecond), true)
 			return r
 		}},
-		{"sync with an empty plan", "sync-empty.prom", func() *Run {
+		{"sync with an empty plan", "sync-empty.prom", "", func() *Run {
 			r := New("sync", t0)
 			r.SetLists(1, 0, 0)
 			r.SetTransferred(0)
 			r.Finish(t0.Add(2*time.Second), true)
 			return r
 		}},
-		{"prune with its own action", "prune.prom", func() *Run {
+		{"prune with its own action", "prune.prom", "", func() *Run {
 			r := New("prune", t0)
 			r.AddImage("delete", "done")
 			r.SetTransferred(0)
 			r.Finish(t0.Add(time.Second), true)
 			return r
 		}},
-		{"run that failed before verifying", "diff-failed.prom", func() *Run {
+		{"run that failed before verifying", "diff-failed.prom", "", func() *Run {
 			r := New("diff", t0)
+			r.Finish(t0.Add(300*time.Millisecond), false)
+			return r
+		}},
+		{"sync of one site of many", "sync-site.prom", "site-a", func() *Run {
+			r := New("sync", t0)
+			r.SetSite("site-a")
+			r.SetLists(2, 0, 0)
+			r.AddImage("create", "done")
+			r.SetTransferred(1 << 20)
+			r.Finish(t0.Add(90*time.Second), true)
+			return r
+		}},
+		{"prune of one site of many", "prune-site.prom", "site-b", func() *Run {
+			r := New("prune", t0)
+			r.SetSite("site-b")
+			r.AddImage("delete", "failed")
+			r.SetTransferred(0)
+			r.Finish(t0.Add(time.Second), false)
+			return r
+		}},
+		{"site set to empty: no label", "diff-failed.prom", "", func() *Run {
+			r := New("diff", t0)
+			r.SetSite("")
 			r.Finish(t0.Add(300*time.Millisecond), false)
 			return r
 		}},
@@ -77,14 +101,15 @@ func TestGolden(t *testing.T) {
 			if got.String() != string(want) {
 				t.Errorf("output differs from %s (go test -update to refresh):\n%s", path, got.String())
 			}
-			checkFormat(t, got.String())
+			checkFormat(t, got.String(), tt.site)
 		})
 	}
 }
 
 // checkFormat is a small lint of the exposition format: every sample
-// follows its HELP and TYPE lines, and carries the command label.
-func checkFormat(t *testing.T, text string) {
+// follows its HELP and TYPE lines, and carries the command label, and the
+// site label first when site is set (and no site label when it is not).
+func checkFormat(t *testing.T, text, site string) {
 	t.Helper()
 	typed := map[string]bool{}
 	for _, line := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
@@ -106,6 +131,12 @@ func checkFormat(t *testing.T, text string) {
 		if !strings.Contains(line, `command="`) {
 			t.Errorf("sample without a command label: %q", line)
 		}
+		if site != "" && !strings.HasPrefix(line, name+`{site="`+site+`",command="`) {
+			t.Errorf("sample without the site label %q first: %q", site, line)
+		}
+		if site == "" && strings.Contains(line, `site="`) {
+			t.Errorf("sample with a site label, none set: %q", line)
+		}
 		if strings.Count(line, " ") != 1 {
 			t.Errorf("sample is not `name{labels} value`: %q", line)
 		}
@@ -114,6 +145,7 @@ func checkFormat(t *testing.T, text string) {
 
 func TestNilRunRecordsNothing(t *testing.T) {
 	var r *Run
+	r.SetSite("a")
 	r.SetLists(1, 2, 3)
 	r.AddImage("create", "done")
 	r.SetTransferred(1)
@@ -123,6 +155,16 @@ func TestNilRunRecordsNothing(t *testing.T) {
 func TestLabelEscaping(t *testing.T) {
 	if got, want := label("command", "a\"b\\c\nd"), `command="a\"b\\c\nd"`; got != want {
 		t.Errorf("label = %s, want %s", got, want)
+	}
+	// A site name reaches the file through the same escaping.
+	r := New("verify", t0)
+	r.SetSite(`x"y`)
+	var b bytes.Buffer
+	if _, err := r.WriteTo(&b); err != nil {
+		t.Fatal(err)
+	}
+	if want := `ck_last_run_success{site="x\"y",command="verify"} 0`; !strings.Contains(b.String(), want) {
+		t.Errorf("output lacks %s:\n%s", want, b.String())
 	}
 }
 

@@ -37,6 +37,10 @@ type Globals struct {
 	Timeout       time.Duration
 	RunTimeout    time.Duration
 	ExtraCAFile   string
+	// Site names the site this run is for, when one host runs ck for
+	// many: a site label on every metric and a site attribute on every
+	// log record. "" (the default) adds neither.
+	Site string
 
 	RequireCRL            bool
 	InsecureAllowUnsigned bool
@@ -75,6 +79,7 @@ func BindGlobals(fs *pflag.FlagSet, g *Globals) {
 	fs.DurationVar(&g.Timeout, "timeout", 60*time.Second, "timeout of each list download; how long an image download may go without a byte; the wait for each Glance answer (at least 30s)")
 	fs.DurationVar(&g.RunTimeout, "run-timeout", 6*time.Hour, "timeout of the whole run (0: none)")
 	fs.StringVar(&g.ExtraCAFile, "extra-ca-file", "", "extra PEM CA certificates for HTTPS list and image servers")
+	fs.StringVar(&g.Site, "site", "", "name of the site this run is for (one host, many sites): a site label on every metric and a site attribute on every log line")
 	fs.BoolVar(&g.RequireCRL, "require-crl", false, "refuse lists whose signer's issuers have no current CRL in --ca-dir")
 	fs.BoolVar(&g.InsecureAllowUnsigned, "insecure-allow-unsigned", false, "accept unsigned JSON lists (INSECURE: for testing only)")
 }
@@ -171,9 +176,30 @@ func (g *Globals) Validate() error {
 		return &UsageError{Flag: "--timeout", Reason: "must be positive"}
 	case g.RunTimeout < 0:
 		return &UsageError{Flag: "--run-timeout", Reason: "must not be negative"}
+	case g.Site != "" && !validSite(g.Site):
+		return &UsageError{Flag: "--site", Reason: fmt.Sprintf("%q: must be 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit", g.Site)}
 	}
 	if _, err := ParseLevel(g.LogLevel); err != nil {
 		return err
 	}
 	return nil
+}
+
+// validSite reports whether name can be a site name. The set is what a
+// systemd instance name (ck-sync@NAME), a file name (/etc/ck/sites/NAME.yaml)
+// and a label value all take unescaped, so one name works in each; a stray
+// space or slash from a template is refused rather than carried along.
+func validSite(name string) bool {
+	if len(name) > 63 {
+		return false
+	}
+	for i, c := range name {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case i > 0 && (c == '.' || c == '_' || c == '-'):
+		default:
+			return false
+		}
+	}
+	return name != ""
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -120,6 +121,13 @@ func TestValidate(t *testing.T) {
 		{"parallel", func(g *Globals) { g.Parallel = 0 }, "--parallel"},
 		{"tag", func(g *Globals) { g.Tag = "" }, "--tag"},
 		{"timeout", func(g *Globals) { g.Timeout = 0 }, "--timeout"},
+		{"site", func(g *Globals) { g.Site = "site-a.example_1" }, ""},
+		{"site with a space", func(g *Globals) { g.Site = "site a" }, "--site"},
+		{"site with a slash", func(g *Globals) { g.Site = "../a" }, "--site"},
+		{"site escaped by systemd", func(g *Globals) { g.Site = `site\x20a` }, "--site"},
+		{"site starting with a dash", func(g *Globals) { g.Site = "-a" }, "--site"},
+		{"site too long", func(g *Globals) { g.Site = strings.Repeat("a", 64) }, "--site"},
+		{"site with a newline", func(g *Globals) { g.Site = "a\nb" }, "--site"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -162,6 +170,64 @@ func TestConfigConvertTo(t *testing.T) {
 			}
 			if tt.ok && (g.ListEntries[0].ConvertTo != "raw" || g.ListEntries[1].ConvertTo != "none") {
 				t.Errorf("lists = %+v", g.ListEntries)
+			}
+		})
+	}
+}
+
+// TestSiteSources: --site comes from the flag, CK_SITE or the site file's
+// site: key like every global; unset, it is empty (no label, no attribute).
+func TestSiteSources(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "site-a.yaml")
+	if err := os.WriteFile(cfg, []byte("site: from-file\nos-cloud: site-a\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"unset", nil, nil, ""},
+		{"file", []string{"--config", cfg}, nil, "from-file"},
+		{"env beats file", []string{"--config", cfg}, map[string]string{"CK_SITE": "from-env"}, "from-env"},
+		{"flag beats env", []string{"--config", cfg, "--site", "from-flag"}, map[string]string{"CK_SITE": "from-env"}, "from-flag"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs := pflag.NewFlagSet("ck", pflag.ContinueOnError)
+			g := &Globals{}
+			BindGlobals(fs, g)
+			if err := fs.Parse(tt.args); err != nil {
+				t.Fatal(err)
+			}
+			if err := ApplyEnvAndConfig(fs, g, func(k string) string { return tt.env[k] }); err != nil {
+				t.Fatal(err)
+			}
+			if g.Site != tt.want {
+				t.Errorf("site = %q, want %q", g.Site, tt.want)
+			}
+		})
+	}
+}
+
+// TestExampleConfigs: the shipped example files load without an unknown
+// key, so a renamed flag cannot leave them behind.
+func TestExampleConfigs(t *testing.T) {
+	for _, file := range []string{"config.yaml", "sites/example.yaml"} {
+		t.Run(file, func(t *testing.T) {
+			path := filepath.Join("..", "..", "..", "contrib", "etc", "ck", file)
+			fs := pflag.NewFlagSet("ck", pflag.ContinueOnError)
+			g := &Globals{}
+			BindGlobals(fs, g)
+			if err := fs.Parse([]string{"--config", path}); err != nil {
+				t.Fatal(err)
+			}
+			if err := ApplyEnvAndConfig(fs, g, func(string) string { return "" }); err != nil {
+				t.Fatal(err)
+			}
+			if err := g.Validate(); err != nil {
+				t.Fatal(err)
 			}
 		})
 	}

@@ -22,15 +22,22 @@ func ParseLevel(s string) (slog.Level, error) {
 	return 0, &UsageError{Flag: "--log-level", Reason: fmt.Sprintf("must be debug, info, warn or error, not %q", s)}
 }
 
-// NewLogger builds the structured logger on w (stderr) from the flags.
-func NewLogger(w io.Writer, level, format string) (*slog.Logger, error) {
-	lvl, err := ParseLevel(level)
+// NewLogger builds the structured logger on w (stderr) from the flags
+// --log-level, --log-format and --site.
+func NewLogger(w io.Writer, g *Globals) (*slog.Logger, error) {
+	lvl, err := ParseLevel(g.LogLevel)
 	if err != nil {
 		return nil, err
 	}
 	opts := &slog.HandlerOptions{Level: lvl}
-	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	var h slog.Handler = slog.NewTextHandler(w, opts)
+	if g.LogFormat == "json" {
+		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts)), nil
+	logger := slog.New(h)
+	if g.Site != "" {
+		// Many sites' runs share one journal: each record says whose it is.
+		logger = logger.With("site", g.Site)
+	}
+	return logger, nil
 }

@@ -9,12 +9,14 @@ import (
 
 // StartMetrics begins recording the run of command in f.Metrics when
 // --metrics-file is set and command is one the metrics describe (sync,
-// diff, verify, prune). Commands fill the record; WriteMetrics ends it.
+// diff, verify, prune), with the --site label when set. Commands fill the
+// record; WriteMetrics ends it.
 func (f *Factory) StartMetrics(command string) {
 	if f.Globals.MetricsFile == "" || !metrics.Commands[command] {
 		return
 	}
 	f.Metrics = metrics.New(command, f.Now())
+	f.Metrics.SetSite(f.Globals.Site)
 }
 
 // WriteMetrics finishes the record with the run's exit code and writes it

@@ -120,3 +120,63 @@ func TestMetricsFileUnwritable(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q; want 1 and a message naming --metrics-file", code, stderr)
 	}
 }
+
+// TestSiteLabelsMetricsAndLogs: --site (as the template units pass it)
+// labels every series of the metrics file and every log record; CK_SITE
+// does the same; a bad name is a usage error before anything runs.
+func TestSiteLabelsMetricsAndLogs(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+	}{
+		{"flag", []string{"--site", "site-a"}, nil},
+		{"environment", nil, map[string]string{"CK_SITE": "site-a"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "ck-verify-site-a.prom")
+			args := append([]string{"verify", "--ca-dir", cadir, "--metrics-file", path, "--log-format", "json", "--log-level", "debug"}, tt.args...)
+			code, _, stderr := run(t, tt.env, append(args, signed("valid.signed"), signed("wrong-dn.signed"))...)
+			if code != cmdutil.ExitPartial {
+				t.Fatalf("exit %d, want %d; stderr:\n%s", code, cmdutil.ExitPartial, stderr)
+			}
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			samples := 0
+			for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+				if strings.HasPrefix(l, "#") {
+					continue
+				}
+				samples++
+				if !strings.Contains(l, `{site="site-a",command="verify"`) {
+					t.Errorf("series without the site label: %q", l)
+				}
+			}
+			if samples == 0 {
+				t.Fatalf("no samples in:\n%s", data)
+			}
+			records := strings.Split(strings.TrimSpace(stderr), "\n")
+			if len(records) < 2 {
+				t.Fatalf("want a record per list, got:\n%s", stderr)
+			}
+			for _, r := range records {
+				if !strings.Contains(r, `"site":"site-a"`) {
+					t.Errorf("log record without the site: %s", r)
+				}
+			}
+		})
+	}
+	t.Run("bad name", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "ck.prom")
+		code, _, stderr := run(t, nil, "verify", "--ca-dir", cadir, "--metrics-file", path, "--site", "site a", signed("valid.signed"))
+		if code != cmdutil.ExitError || !strings.Contains(stderr, `--site: "site a"`) {
+			t.Fatalf("exit %d, stderr %q; want a usage error naming --site and the value", code, stderr)
+		}
+		if _, err := os.Stat(path); !os.IsNotExist(err) {
+			t.Errorf("a refused run wrote %s (err %v)", path, err)
+		}
+	})
+}

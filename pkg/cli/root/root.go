@@ -51,7 +51,7 @@ precedence is flag > environment > file > default.
 			if err := f.Globals.Validate(); err != nil {
 				return err
 			}
-			logger, err := cmdutil.NewLogger(f.IO.ErrOut, f.Globals.LogLevel, f.Globals.LogFormat)
+			logger, err := cmdutil.NewLogger(f.IO.ErrOut, f.Globals)
 			if err != nil {
 				return err
 			}

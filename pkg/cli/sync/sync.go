@@ -127,7 +127,7 @@ func Run(ctx context.Context, opts *Options) error {
 	logger := f.Logger
 	if w := progress.LogWriter(bars, f.IO.ErrOut); w != f.IO.ErrOut {
 		// Log lines go above the progress bars, not through them.
-		if logger, err = cmdutil.NewLogger(w, f.Globals.LogLevel, f.Globals.LogFormat); err != nil {
+		if logger, err = cmdutil.NewLogger(w, f.Globals); err != nil {
 			return err
 		}
 	}
