@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"strings"
 	"sync"
 	"time"
@@ -70,6 +71,9 @@ type Options struct {
 	ProjectNames map[string]string
 	Logger       *slog.Logger
 	Now          func() time.Time
+	// SealKey keys ck's seal of the images whose bytes it verified
+	// (plan.Seal, plan.Policy.SealKey); nil seals nothing.
+	SealKey []byte
 	// CleanupTimeout bounds the deletion of a half-made image after a
 	// failure, even when the run itself was interrupted.
 	CleanupTimeout time.Duration
@@ -138,7 +142,8 @@ func (r Result) Bytes() int64 {
 var ErrBlocked = errors.New("the plan is blocked by its retire guard; nothing applied")
 
 // Apply executes every change of p. Metadata updates and retirements go
-// first (they are quick and need no transfer), then the transfers run,
+// first (they are quick and need no transfer), then the transfers (and
+// proofs by download) run,
 // opts.Parallel at once. Each change gets an Outcome; the error is only for
 // a plan that must not be applied at all.
 func Apply(ctx context.Context, p *plan.Plan, opts Options) (Result, error) {
@@ -149,7 +154,8 @@ func Apply(ctx context.Context, p *plan.Plan, opts Options) (Result, error) {
 	res := Result{Outcomes: make([]Outcome, len(p.Changes))}
 	var transfers []int
 	for i, c := range p.Changes {
-		if c.Action == plan.ActionCreate || c.Action == plan.ActionReplace {
+		if c.Action == plan.ActionCreate || c.Action == plan.ActionReplace || c.Prove {
+			// A proof downloads the source (and may upload it): a transfer.
 			transfers = append(transfers, i)
 			continue
 		}
@@ -231,11 +237,17 @@ func (o Options) run(ctx context.Context, c plan.Change) Outcome {
 			}
 		case plan.ActionAdopt:
 			if c.Prove {
-				out.NewImage, out.Bytes, err = o.proveAndAdopt(ctx, g, c)
+				out.NewImage, out.Bytes, err = o.prove(ctx, g, c)
 				break
 			}
 			_, err = g.UpdateImage(ctx, c.GlanceImageID, o.patch(c.Patch))
-		case plan.ActionUpdateMetadata, plan.ActionRetire:
+		case plan.ActionUpdateMetadata:
+			if c.Prove {
+				out.NewImage, out.Bytes, err = o.prove(ctx, g, c)
+				break
+			}
+			_, err = g.UpdateImage(ctx, c.GlanceImageID, o.patch(c.Patch))
+		case plan.ActionRetire:
 			_, err = g.UpdateImage(ctx, c.GlanceImageID, o.patch(c.Patch))
 		case plan.ActionDelete:
 			err = deleteImage(ctx, g, c)
@@ -301,45 +313,44 @@ func (o Options) convertTarget(c plan.Change) string {
 	return target
 }
 
-// proveAndAdopt adopts an old tool's registry image only once one download
-// of the layer proves its bytes (plan.Change.Prove): the layer's digest is
-// verified on the stream and its sha512 compared with Glance's
-// os_hash_value of the image, which then gets ck's tag, properties and
-// record of that sha512. Nothing is uploaded. When the bytes differ, the
-// old image is left alone and the layer is uploaded as a new image
+// prove applies a change whose image must first be proven by a download
+// (plan.Change.Prove): an old tool's registry image to adopt, or ck's own
+// image without a seal that holds. The source is downloaded and verified,
+// made into what ck would have stored (unpacked, converted) and hashed;
+// when that is what Glance holds (its sha512 and size), the change's patch
+// is applied with ck's record and seal. Nothing is uploaded. When the bytes
+// differ the image is left alone and the source is uploaded as a new image
 // instead, whose id is returned.
-func (o Options) proveAndAdopt(ctx context.Context, g Glance, c plan.Change) (newID string, n int64, err error) {
-	d := c.Desired
-	if d == nil || d.Digest == "" {
-		return "", 0, errors.New("adopt by download: the plan names no layer")
+func (o Options) prove(ctx context.Context, g Glance, c plan.Change) (newID string, n int64, err error) {
+	if c.Desired == nil {
+		return "", 0, errors.New("proof by download: the plan names no source")
 	}
 	img, err := g.GetImage(ctx, c.GlanceImageID)
 	if err != nil {
 		return "", 0, fmt.Errorf("read image %s: %w", c.GlanceImageID, err)
 	}
-	name := fmt.Sprintf("image %s (%q)", c.ImageID, c.Title)
-	body, err := o.Open(ctx, transfer.Source{URL: d.URI, Size: d.Size, Digest: d.Digest, Name: name})
-	if err != nil {
-		return "", 0, err
-	}
-	t := o.Progress.Start(c.Project+"/"+c.ImageID, fmt.Sprintf("%s: proving %s", d.Name, c.GlanceImageID), d.Size)
-	counted := &counter{r: body, t: t}
-	_, err = io.Copy(io.Discard, counted)
-	body.Close()
-	t.Done(err)
-	n = counted.n.Load()
+	var stored, source string
+	var size int64
+	_, n, err = o.stream(ctx, c, fmt.Sprintf("%s: proving %s", c.Desired.Name, c.GlanceImageID), func(s *staged) (string, error) {
+		h := newSent(s.p.r)
+		if _, err := io.Copy(io.Discard, h); err != nil {
+			return "", err
+		}
+		var err error
+		if source, err = s.source(); err != nil {
+			return "", err
+		}
+		stored, size = h.sum(), h.n.Load()
+		return "", nil
+	})
 	if err != nil {
 		return "", n, err
 	}
-	sum, err := sha512Of(body, d)()
-	if err != nil {
-		return "", n, err
-	}
-	if !strings.EqualFold(img.HashAlgo, "sha512") || !strings.EqualFold(img.HashValue, sum) || img.Size != d.Size {
-		o.Logger.Warn("not adopted: the old image holds other bytes than the layer; it is left alone and the layer uploaded as a new image",
+	if !strings.EqualFold(img.HashAlgo, "sha512") || !strings.EqualFold(img.HashValue, stored) || img.Size != size {
+		o.Logger.Warn("not proven: the image holds other bytes than its source; it is left alone and the source uploaded as a new image",
 			"list", c.ListID, "image", c.ImageID, "glance_id", c.GlanceImageID,
 			"observed", fmt.Sprintf("%s %s, %d bytes", img.HashAlgo, img.HashValue, img.Size),
-			"expected", fmt.Sprintf("sha512 %s, %d bytes", sum, d.Size))
+			"expected", fmt.Sprintf("sha512 %s, %d bytes", stored, size))
 		create := c
 		create.Action, create.GlanceImageID, create.Patch, create.Prove = plan.ActionCreate, "", nil, false
 		id, m, err := o.transfer(ctx, g, create)
@@ -348,7 +359,33 @@ func (o Options) proveAndAdopt(ctx context.Context, g Glance, c plan.Change) (ne
 		}
 		return id, n + m, err
 	}
-	ops := append(o.patch(c.Patch), glance.Patch{Op: glance.OpAdd, Path: "/" + plan.PropSHA512, Value: sum})
-	_, err = g.UpdateImage(ctx, c.GlanceImageID, ops)
+	record := map[string]string{}
+	if c.Desired.SHA512 == "" {
+		record[plan.PropSHA512] = source // a registry layer's sha512, now proven
+	}
+	ops := o.patch(c.Patch)
+	_, err = g.UpdateImage(ctx, c.GlanceImageID, append(ops, o.sealed(patched(img, c.Patch), record)...))
 	return "", n, err
+}
+
+// patched is img with the property operations of ops applied, as Glance
+// will hold it: what ck's seal must cover.
+func patched(img glance.Image, ops []plan.PatchOp) glance.Image {
+	img.Properties = maps.Clone(img.Properties)
+	if img.Properties == nil {
+		img.Properties = map[string]string{}
+	}
+	for _, op := range ops {
+		k := strings.TrimPrefix(op.Path, "/")
+		switch k {
+		case "name", "min_ram", "visibility", "tags", plan.PropHidden:
+			continue
+		}
+		if op.Op == plan.OpRemove {
+			delete(img.Properties, k)
+		} else if v, ok := op.Value.(string); ok {
+			img.Properties[k] = v
+		}
+	}
+	return img
 }

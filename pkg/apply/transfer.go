@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -44,24 +46,31 @@ type upload struct {
 	asListed bool
 }
 
-// transfer creates the image in Glance and fills it with the verified bytes
-// of c.Desired: the download itself when it is a disk, the disk inside it
-// when it is compressed or an OVA (taken out on the stream), or a temporary
-// file converted by qemu-img when --convert-to (or the list's convert_to)
-// asks. It returns the new image's id and the bytes downloaded. On any
-// failure the new image is deleted, even when ctx was cancelled: a failed or
-// interrupted run leaves no queued or saving image behind.
-func (o Options) transfer(ctx context.Context, g Glance, c plan.Change) (id string, n int64, err error) {
+// staged is what stream readied for Glance: the download itself when it
+// is a disk, the disk inside it when it is compressed or an OVA (taken out
+// on the stream), or a temporary file converted by qemu-img.
+type staged struct {
+	d         *plan.Desired
+	name      string // "image <id> (<title>)", for messages
+	disk      *transfer.Disk
+	p         upload
+	converted bool
+	// source returns, once the download was read to its verified end, the
+	// sha512 of the source's bytes (sha512Of).
+	source func() (string, error)
+}
+
+// stream downloads c.Desired, verifying it on the way, readies the bytes
+// that go to Glance (unpacked, and converted when --convert-to or the
+// list's convert_to asks) and hands them to sink, under a progress bar
+// labelled label. It returns what sink returns and the bytes downloaded.
+func (o Options) stream(ctx context.Context, c plan.Change, label string, sink func(*staged) (string, error)) (id string, n int64, err error) {
 	d := c.Desired
 	if d == nil {
 		return "", 0, errors.New("plan change has no desired image")
 	}
 	name := fmt.Sprintf("image %s (%q)", c.ImageID, c.Title)
 	src := transfer.Source{URL: d.URI, Size: d.Size, SHA512: d.SHA512, Digest: d.Digest, Name: name}
-	if o.Method == MethodWebDownload && d.SHA512 == "" {
-		// A registry blob needs the source's auth, which Glance has not.
-		return "", 0, fmt.Errorf("%s is a registry image: web-download cannot fetch it; use --upload-method upload or glance-direct", name)
-	}
 
 	// The download gets a context of its own, so that closing it can stop
 	// a read in progress first (see transfer.ReadAhead).
@@ -78,11 +87,7 @@ func (o Options) transfer(ctx context.Context, g Glance, c plan.Change) (id stri
 	// two overlap on separate cores instead of taking turns.
 	body = transfer.ReadAhead(body, abort, 8, 256<<10)
 	defer body.Close()
-	project := c.Project
-	if n := o.ProjectNames[project]; n != "" {
-		project = n
-	}
-	t := o.Progress.Start(c.Project+"/"+c.ImageID, fmt.Sprintf("%s → %s", d.Name, project), d.Size)
+	t := o.Progress.Start(c.Project+"/"+c.ImageID, label, d.Size)
 	defer func() { t.Done(err) }()
 	downloaded := &counter{r: body, t: t}
 
@@ -98,22 +103,18 @@ func (o Options) transfer(ctx context.Context, g Glance, c plan.Change) (id stri
 	}
 	target := o.convertTarget(c)
 	convert := target != "" && f.DiskFormat != target && f.Name != "iso"
-	if o.Method == MethodWebDownload && transfer.HasCredentials(d.URI) {
-		// Glance would keep the URL, credentials and all, in its task
-		// records and logs.
-		return "", downloaded.n.Load(), fmt.Errorf("%s: its hv:uri carries credentials: web-download would hand them to Glance; use --upload-method upload or glance-direct", name)
-	}
-	if o.Method == MethodWebDownload && (disk.Unpacked() || convert) {
-		return "", downloaded.n.Load(), fmt.Errorf("%s is %s: web-download would store it as it is; use --upload-method upload or glance-direct", name, disk.Source())
-	}
 
 	// disk.Reader rather than disk, whose embedding hides the reader's
 	// WriteTo: through it the read-ahead's blocks reach Glance uncopied.
-	p := upload{r: disk.Reader, diskFormat: f.DiskFormat, vsize: disk.VirtualSize(), asListed: !disk.Unpacked()}
+	s := &staged{d: d, name: name, disk: disk, converted: convert, source: source,
+		p: upload{r: disk.Reader, diskFormat: f.DiskFormat, vsize: disk.VirtualSize(), asListed: !disk.Unpacked()}}
 	if f.Name == "raw" && !disk.Unpacked() {
-		p.vsize = d.Size
+		s.p.vsize = d.Size
 	}
 	if convert {
+		if err := o.uploadable(s); err != nil {
+			return "", downloaded.n.Load(), err
+		}
 		conv, err := transfer.Convert(ctx, disk, transfer.ConvertOptions{
 			Target: target, QemuImg: transfer.QemuImg{Path: o.QemuImg}, WorkDir: o.WorkDir, Name: name, SourceSize: d.Size,
 		})
@@ -126,12 +127,58 @@ func (o Options) transfer(ctx context.Context, g Glance, c plan.Change) (id stri
 			return "", downloaded.n.Load(), fmt.Errorf("%s: converted file: %w", name, err)
 		}
 		defer file.Close()
-		p = upload{r: file, diskFormat: conv.Format, vsize: conv.VirtualSize}
+		s.p = upload{r: file, diskFormat: conv.Format, vsize: conv.VirtualSize}
 	}
+	id, err = sink(s)
+	return id, downloaded.n.Load(), err
+}
 
-	img, err := g.CreateImage(ctx, o.createSpec(d, disk, p))
+// transfer creates the image in Glance and fills it with the verified bytes
+// of c.Desired (see stream). It returns the new image's id and the bytes
+// downloaded. On any failure the new image is deleted, even when ctx was
+// cancelled: a failed or interrupted run leaves no queued or saving image
+// behind.
+func (o Options) transfer(ctx context.Context, g Glance, c plan.Change) (string, int64, error) {
+	if c.Desired == nil {
+		return "", 0, errors.New("plan change has no desired image")
+	}
+	project := c.Project
+	if n := o.ProjectNames[project]; n != "" {
+		project = n
+	}
+	label := fmt.Sprintf("%s → %s", c.Desired.Name, project)
+	return o.stream(ctx, c, label, func(s *staged) (string, error) { return o.upload(ctx, g, c, s) })
+}
+
+// uploadable refuses what the upload method cannot store as ck would.
+func (o Options) uploadable(s *staged) error {
+	if o.Method != MethodWebDownload {
+		return nil
+	}
+	switch {
+	case s.d.SHA512 == "":
+		// A registry blob needs the source's auth, which Glance has not.
+		return fmt.Errorf("%s is a registry image: web-download cannot fetch it; use --upload-method upload or glance-direct", s.name)
+	case transfer.HasCredentials(s.d.URI):
+		// Glance would keep the URL, credentials and all, in its task
+		// records and logs.
+		return fmt.Errorf("%s: its hv:uri carries credentials: web-download would hand them to Glance; use --upload-method upload or glance-direct", s.name)
+	case !s.p.asListed || s.converted:
+		return fmt.Errorf("%s is %s: web-download would store it as it is; use --upload-method upload or glance-direct", s.name, s.disk.Source())
+	}
+	return nil
+}
+
+// upload creates the image, sends the staged bytes, checks what Glance
+// stored, then shows the image with ck's record (and seal) of it.
+func (o Options) upload(ctx context.Context, g Glance, c plan.Change, s *staged) (id string, err error) {
+	d, p := s.d, s.p
+	if err := o.uploadable(s); err != nil {
+		return "", err
+	}
+	img, err := g.CreateImage(ctx, o.createSpec(d, s.disk, p))
 	if err != nil {
-		return "", downloaded.n.Load(), fmt.Errorf("create: %w", err)
+		return "", fmt.Errorf("create: %w", err)
 	}
 	defer func() {
 		if err != nil {
@@ -149,23 +196,23 @@ func (o Options) transfer(ctx context.Context, g Glance, c plan.Change) (id stri
 	}
 	final, err := o.send(ctx, g, img.ID, d, out)
 	if err != nil {
-		return img.ID, downloaded.n.Load(), err
+		return img.ID, err
 	}
-	sum, err := source()
+	sum, err := s.source()
 	if err != nil {
-		return img.ID, downloaded.n.Load(), err
+		return img.ID, err
 	}
 	// With web-download Glance fetched the bytes itself: its sha512 is the
 	// only check they get, so it must be there.
-	want := expected{size: d.Size, sha512: sum, what: "the list's", needHash: o.Method == MethodWebDownload}
+	want := expected{size: d.Size, sha512: sum, digest: d.Digest, what: "the list's", needHash: o.Method == MethodWebDownload}
 	if d.SHA512 == "" {
 		want.what = "the layer's"
 	}
 	if !p.asListed {
-		want = expected{size: sent.n.Load(), sha512: sent.sum(), what: "the bytes sent (" + p.diskFormat + " from " + disk.Source() + ")"}
+		want = expected{size: sent.n.Load(), sha512: sent.sum(), what: "the bytes sent (" + p.diskFormat + " from " + s.disk.Source() + ")"}
 	}
 	if err := check(final, want); err != nil {
-		return img.ID, downloaded.n.Load(), err
+		return img.ID, err
 	}
 	// Verified: only now may users see it.
 	show := []glance.Patch{
@@ -175,15 +222,17 @@ func (o Options) transfer(ctx context.Context, g Glance, c plan.Change) (id stri
 	if img.Visibility != d.Visibility {
 		show = append(show, glance.Patch{Op: glance.OpReplace, Path: "/visibility", Value: d.Visibility})
 	}
+	record := map[string]string{}
 	if d.SHA512 == "" {
 		// ck's record of which sha512 the layer has: what later runs
 		// check Glance's os_hash_value against (plan.proven).
-		show = append(show, glance.Patch{Op: glance.OpAdd, Path: "/" + plan.PropSHA512, Value: sum})
+		record[plan.PropSHA512] = sum
 	}
+	show = append(show, o.sealed(final, record)...)
 	if _, err := g.UpdateImage(ctx, img.ID, show); err != nil {
-		return img.ID, downloaded.n.Load(), fmt.Errorf("unhide the verified image: %w", err)
+		return img.ID, fmt.Errorf("unhide the verified image: %w", err)
 	}
-	return img.ID, downloaded.n.Load(), nil
+	return img.ID, nil
 }
 
 // createSpec is the create call: every field is set there, so the image is
@@ -291,6 +340,7 @@ func (o Options) send(ctx context.Context, g Glance, id string, d *plan.Desired,
 type expected struct {
 	size     int64
 	sha512   string
+	digest   string // a registry layer's: what a sha256 Glance must report
 	what     string // whose values, for messages
 	needHash bool   // Glance's sha512 must be there (nobody else hashed the bytes)
 }
@@ -309,6 +359,9 @@ func check(img glance.Image, want expected) error {
 	}
 	if strings.EqualFold(img.HashAlgo, "sha512") && !strings.EqualFold(img.HashValue, want.sha512) {
 		return fmt.Errorf("verify: Glance os_hash_value %s, want %s (%s sha512)", img.HashValue, want.sha512, want.what)
+	}
+	if alg, hex, _ := strings.Cut(want.digest, ":"); strings.EqualFold(img.HashAlgo, alg) && !strings.EqualFold(img.HashValue, hex) {
+		return fmt.Errorf("verify: Glance os_hash_value %s, want %s (%s %s)", img.HashValue, hex, want.what, alg)
 	}
 	return nil
 }
@@ -431,4 +484,24 @@ func sha512Of(body io.Reader, d *plan.Desired) func() (string, error) {
 		}
 		return sum, nil
 	}
+}
+
+// sealed returns the patch that records props on img (as Glance reported
+// it after the bytes were verified) and ck's seal of the result
+// (plan.Seal): later runs vouch for an image whose seal holds without
+// downloading it again. Without a seal key only props are recorded.
+func (o Options) sealed(img glance.Image, props map[string]string) []glance.Patch {
+	img.Properties = maps.Clone(img.Properties)
+	if img.Properties == nil {
+		img.Properties = map[string]string{}
+	}
+	var ops []glance.Patch
+	for _, k := range slices.Sorted(maps.Keys(props)) {
+		img.Properties[k] = props[k]
+		ops = append(ops, glance.Patch{Op: glance.OpAdd, Path: "/" + k, Value: props[k]})
+	}
+	if seal := plan.Seal(o.SealKey, img); seal != "" {
+		ops = append(ops, glance.Patch{Op: glance.OpAdd, Path: "/" + plan.PropSeal, Value: seal})
+	}
+	return ops
 }

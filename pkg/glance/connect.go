@@ -53,6 +53,7 @@ type Service struct {
 	identity  *gophercloud.ServiceClient
 	projectID string
 	pageSize  int
+	seal      *sealSecret
 }
 
 // Connect authenticates (with re-authentication allowed, so a long sync
@@ -126,7 +127,7 @@ func Connect(ctx context.Context, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("auth: cloud %q: no identity v3 endpoint: %w", name, err)
 	}
-	s := &Service{provider: provider, image: image, identity: identity, pageSize: cfg.PageSize}
+	s := &Service{provider: provider, image: image, identity: identity, pageSize: cfg.PageSize, seal: newSealSecret(ao)}
 	if s.pageSize <= 0 {
 		s.pageSize = DefaultPageSize
 	}

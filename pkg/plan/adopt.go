@@ -137,7 +137,11 @@ func (b *builder) adopt(k imgKey, base Change, d Desired) bool {
 	}
 	b.plan.Inputs.Images = append(b.plan.Inputs.Images, ImageFingerprint{ID: pick.img.ID, UpdatedAt: pick.img.UpdatedAt.UTC()})
 	b.add(c)
-	b.share(base, pick.img, d)
+	if !prove {
+		// A proven image is shared once it is ck's: the run after the
+		// proof, which may fail and leave the old image alone.
+		b.share(base, pick.img, d)
+	}
 	return true
 }
 

@@ -313,7 +313,7 @@ func (b *builder) observe(observed []glance.Image) map[imgKey][]glance.Image {
 		case img.Status == "deactivated" && !retired(img) && img.Properties[PropUnverified] == "":
 			// An operator's decision (prune deactivates only retired
 			// images): uploading the image again next to it would undo it.
-			if !vouched(img) {
+			if b.trust(img) == trustNone {
 				b.notice(NoticeUnproven, img, unprovenWhy(img))
 				continue
 			}
@@ -323,7 +323,7 @@ func (b *builder) observe(observed []glance.Image) map[imgKey][]glance.Image {
 		case !usable(img):
 			st.Unusable++
 			continue
-		case !vouched(img):
+		case b.trust(img) == trustNone:
 			b.notice(NoticeUnproven, img, unprovenWhy(img)+"; it may not be ck's: left alone")
 			continue
 		}
@@ -364,3 +364,6 @@ func retired(img glance.Image) bool { return img.Properties[PropRetired] != "" }
 func newestFirst(x, y glance.Image) int {
 	return cmp.Or(y.CreatedAt.Compare(x.CreatedAt), cmp.Compare(x.ID, y.ID))
 }
+
+// trust is trustOf under the policy's seal key.
+func (b *builder) trust(img glance.Image) trust { return trustOf(b.policy.SealKey, img) }

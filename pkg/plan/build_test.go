@@ -27,7 +27,7 @@ var (
 	now   = pt.Now
 	month = pt.Now.Add(30 * 24 * time.Hour)
 	t0    = pt.Now.Add(-10 * 24 * time.Hour)
-	pol   = plan.Policy{ManagedProjects: []string{pa, pb}, MaxRetire: -1, FullSet: true}
+	pol   = plan.Policy{ManagedProjects: []string{pa, pb}, MaxRetire: -1, FullSet: true, SealKey: pt.SealKey}
 )
 
 // brief renders a plan's changes as "action reason project list/image glance-id".

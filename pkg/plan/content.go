@@ -63,41 +63,74 @@ func holds(img glance.Image, d Desired) bool {
 	return glanceHolds(img, d.SHA512, d.Size)
 }
 
-// proven reports whether Glance proves that img holds the bytes ck's
-// record on it names (ck_sha512, or for a registry image on a sha256
-// Glance ck_digest, and ck_size): an image ck uploaded as listed, or a copy
-// of exactly those bytes, which is as good.
-//
-// For a registry image on a sha512 Glance this proves the image holds
-// what its ck_sha512 says, not that those are the layer's bytes: the link
-// between the layer's digest and its sha512 is ck's record, made when it
-// uploaded the image. candidates therefore trusts, among images claiming
-// one layer with different sha512s, only the oldest (see digestConflicts).
-func proven(img glance.Image) bool {
-	size, err := strconv.ParseInt(img.Properties[PropSize], 10, 64)
-	if err != nil {
-		return false
+// trust is how far ck may rely on what an image's record (ck_sha512,
+// ck_digest, ck_size, ck_source_format) says its bytes are.
+type trust int
+
+const (
+	// trustNone: nothing backs the record; the image may not be ck's and
+	// is left alone.
+	trustNone trust = iota
+	// trustProvable: Glance holds bytes ck could have stored, but only a
+	// download of the source proves they are the source's (a registry
+	// image on a sha512 Glance, an image ck unpacked or converted) and
+	// the image has no seal that holds: one proving download, then ck
+	// seals it (Change.Prove).
+	trustProvable
+	// trustProven: Glance itself proves the bytes are the source's, or
+	// ck's seal holds (it verified them when it stored or proved them).
+	trustProven
+)
+
+// trustOf says how far ck may rely on img's record, under seal key key.
+func trustOf(key []byte, img glance.Image) trust {
+	switch {
+	case glanceProves(img), sealed(key, img):
+		return trustProven
+	case provable(img):
+		return trustProvable
 	}
-	if dg := img.Properties[PropDigest]; dg != "" && glanceDigest(img) != "" {
-		return glanceDigest(img) == dg && img.Size == size
+	return trustNone
+}
+
+// glanceProves reports whether Glance itself proves that img holds the
+// bytes of its source: a HEPiX image stored as listed whose Glance sha512
+// and size are its ck_sha512 and ck_size (the list's, signed), or a
+// registry image stored as pulled on a Glance that hashes with sha256
+// (the layer digest itself).
+func glanceProves(img glance.Image) bool {
+	size, err := strconv.ParseInt(img.Properties[PropSize], 10, 64)
+	switch {
+	case err != nil, transformed(img):
+		return false
+	case img.Properties[PropDigest] != "":
+		return glanceDigest(img) == img.Properties[PropDigest] && img.Size == size
 	}
 	return glanceHolds(img, img.Properties[PropSHA512], size)
 }
 
-// transformed reports whether ck's record says it stored img unpacked or
-// converted (ck_source_format names more than the stored disk_format), and
-// Glance hashed what it stores. Glance's hash is then of other bytes than
-// the list's, so nothing but the record links the two: such an image is
-// vouched for by ck's record only, never preferred over a proven one
-// (candidates) and reported when one exists.
-func transformed(img glance.Image) bool {
-	f := img.Properties[PropSourceFormat]
-	return f != "" && f != img.DiskFormat && glanceSHA512(img) != ""
+// provable reports whether a download of img's source could prove its
+// bytes: Glance computed a sha512 of them, and they are either what the
+// record says (a registry image: ck_sha512, ck_size) or what ck made of
+// the source (unpacked or converted: re-made and compared).
+func provable(img glance.Image) bool {
+	if glanceSHA512(img) == "" {
+		return false
+	}
+	if transformed(img) {
+		return true
+	}
+	size, err := strconv.ParseInt(img.Properties[PropSize], 10, 64)
+	return img.Properties[PropDigest] != "" && err == nil && glanceHolds(img, img.Properties[PropSHA512], size)
 }
 
-// vouched reports whether ck may treat img as holding what its record
-// says: proven by Glance, or stored transformed.
-func vouched(img glance.Image) bool { return proven(img) || transformed(img) }
+// transformed reports whether ck's record says it stored img unpacked or
+// converted (ck_source_format names more than the stored disk_format):
+// Glance's hash is then of other bytes than the source's.
+func transformed(img glance.Image) bool {
+	f := img.Properties[PropSourceFormat]
+	return f != "" && f != img.DiskFormat
+}
 
 // sameBytes compares the bytes ck's record on a vouched image names with
 // the list's: only the checksum (a registry image's layer digest) and size

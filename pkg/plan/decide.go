@@ -33,81 +33,61 @@ func (b *builder) decide(groups map[imgKey][]glance.Image) {
 				current = append(current, img)
 			}
 		}
-		current = b.candidates(current)
-		// A retired image is only republished: one Glance proves first.
-		slices.SortFunc(old, func(x, y glance.Image) int { return cmp.Or(provenFirst(x, y), newestFirst(x, y)) })
+		current, prove := b.candidates(current)
+		// A retired image is only republished when its bytes are proven.
+		old = slices.DeleteFunc(old, func(img glance.Image) bool { return b.trust(img) != trustProven })
+		slices.SortFunc(old, newestFirst)
 		b.currentCK += len(current)
-		if w := b.desired[k]; w != nil {
+		switch w := b.desired[k]; {
+		case prove && w != nil:
+			b.decideProvable(k, w, current, old)
+		case prove:
+			// Not listed, and not proven: it may not be ck's to retire.
+			b.plan.Stats.Retired += len(old)
+			for _, img := range current {
+				b.notice(NoticeUnproven, img, "only a download could prove its bytes ("+provableWhy(img)+"), and its source no longer lists it: left alone")
+			}
+		case w != nil:
 			b.decideDesired(k, w, current, old)
-		} else {
+		default:
 			b.decideUndesired(k, current, old)
 		}
 	}
 }
 
 // candidates returns the images of one key ck may act on, the one to keep
-// first: those Glance proves hold what ck recorded, newest first. Only when
-// there is none do the images ck stored unpacked or converted (vouched for
-// by ck's record alone) count; next to a proven image they are reported and
-// left alone, so that a proven image is never retired for one Glance cannot
-// check, nor the other way round.
-func (b *builder) candidates(imgs []glance.Image) []glance.Image {
-	var sure, recorded []glance.Image
+// first (newest first): those whose bytes are proven (by Glance, or by
+// ck's seal). Only when there is none are the provable ones returned, with
+// prove set: the one kept is then proven by a download before ck relies on
+// it. Next to a proven image the provable ones are reported and left
+// alone, so that a proven image is never retired for one that is not.
+func (b *builder) candidates(imgs []glance.Image) (keep []glance.Image, prove bool) {
+	var sure, maybe []glance.Image
 	for _, img := range imgs {
-		if proven(img) {
+		if b.trust(img) == trustProven {
 			sure = append(sure, img)
 		} else {
-			recorded = append(recorded, img)
+			maybe = append(maybe, img)
 		}
 	}
 	if len(sure) == 0 {
-		slices.SortFunc(recorded, newestFirst)
-		return recorded
+		slices.SortFunc(maybe, newestFirst)
+		return maybe, len(maybe) > 0
 	}
 	slices.SortFunc(sure, newestFirst)
-	sure = b.digestConflicts(sure)
-	for _, img := range recorded {
-		b.notice(NoticeUnproven, img, fmt.Sprintf("it claims to hold the listed bytes stored as %s (ck_source_format), which Glance cannot check, and image %s, whose bytes Glance proves, has the same identity: left alone",
-			img.Properties[PropSourceFormat], sure[0].ID))
+	for _, img := range maybe {
+		b.notice(NoticeUnproven, img, fmt.Sprintf("only a download could prove its bytes (%s), and image %s, whose bytes are proven, has the same identity: left alone",
+			provableWhy(img), sure[0].ID))
 	}
-	return sure
+	return sure, false
 }
 
-// digestConflicts keeps, of the images claiming one registry layer
-// (ck_digest) with different sha512s, only the oldest: one layer digest
-// names one content, so they cannot all be genuine, and a copy made to
-// pose as ck's image comes after it. The others are reported and left
-// alone. Images that agree (the same layer, the same sha512) are genuine
-// duplicates and stay. sure is newest first, and stays so.
-func (b *builder) digestConflicts(sure []glance.Image) []glance.Image {
-	oldest := map[string]glance.Image{}
-	for _, img := range sure {
-		if dg := img.Properties[PropDigest]; dg != "" {
-			oldest[dg] = img // the last one seen is the oldest
-		}
+// provableWhy says why an image's bytes need a download to be proven.
+func provableWhy(img glance.Image) string {
+	if transformed(img) {
+		return "stored as " + img.DiskFormat + " from " + img.Properties[PropSourceFormat] + ", without a seal that holds"
 	}
-	out := sure[:0:0]
-	for _, img := range sure {
-		first, ok := oldest[img.Properties[PropDigest]]
-		if ok && first.ID != img.ID && (first.Properties[PropSHA512] != img.Properties[PropSHA512] || first.Size != img.Size) {
-			b.notice(NoticeUnproven, img, fmt.Sprintf("it claims layer %s with sha512 %s, and the older image %s claims the same layer with sha512 %s: one layer has one sha512, so the newer claim is not trusted; left alone",
-				short(img.Properties[PropDigest]), short(img.Properties[PropSHA512]), first.ID, short(first.Properties[PropSHA512])))
-			continue
-		}
-		out = append(out, img)
-	}
-	return out
-}
-
-// provenFirst orders images Glance proves before those it cannot.
-func provenFirst(x, y glance.Image) int {
-	rank := func(img glance.Image) int {
-		if proven(img) {
-			return 0
-		}
-		return 1
-	}
-	return cmp.Compare(rank(x), rank(y))
+	return "a registry layer on a Glance that hashes with " + img.HashAlgo + ", without a seal that holds"
 }
 
 // decideDesired plans a listed image: create, replace, update, republish
@@ -315,4 +295,32 @@ func sortNotices(ns []Notice) {
 			cmp.Compare(x.ImageID, y.ImageID), cmp.Compare(x.GlanceImageID, y.GlanceImageID),
 			cmp.Compare(x.Kind, y.Kind))
 	})
+}
+
+// decideProvable plans a listed image whose only images are provable (no
+// seal that holds: an image ck stored before it sealed, or under another
+// key, or someone else's upload with ck's marks): when the newest one's
+// record names the listed bytes, one download proves it and ck seals it
+// (update-metadata with Prove); otherwise, or when the proof fails (see
+// pkg/apply), the listed image is uploaded. The others are left alone.
+func (b *builder) decideProvable(k imgKey, w *wanted, current, old []glance.Image) {
+	d := w.desired
+	keep := current[0]
+	for _, img := range current[1:] {
+		b.notice(NoticeUnproven, img, "only a download could prove its bytes ("+provableWhy(img)+"), and image "+keep.ID+" of the same identity is proven first: left alone")
+	}
+	b.plan.Stats.Retired += len(old)
+	c := Change{
+		Project: k.project, ListID: k.listID, ImageID: k.imageID,
+		Title: cmp.Or(d.Properties[PropTitle], d.Name), Source: w.source, Size: d.Size, SHA512: d.SHA512, Digest: d.Digest,
+	}
+	if !sameBytes(keep, d) {
+		b.notice(NoticeUnproven, keep, "only a download could prove its bytes ("+provableWhy(keep)+"), and its record names other bytes than the source's now: left alone; the listed image is uploaded")
+		c.Action, c.Reason, c.Desired = ActionCreate, ReasonNew, &d
+		b.add(c)
+		return
+	}
+	c.Action, c.Reason, c.GlanceImageID, c.Prove, c.Desired = ActionUpdateMetadata, ReasonUnsealed, keep.ID, true, &d
+	c.Patch = MetadataPatch(keep, d)
+	b.add(c)
 }

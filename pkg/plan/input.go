@@ -93,6 +93,10 @@ type Policy struct {
 	// cloudkeeper-os or atrope (spec §7): adopted in place when the old
 	// image holds the listed bytes, else replaced and retired.
 	Adopt bool
+	// SealKey checks and makes ck's seals (Seal): nil when ck has no
+	// secret to key them with, and then images whose bytes only a seal can
+	// prove are proven by a download every run.
+	SealKey []byte
 	// CanAccept holds the projects where ck can accept an image membership
 	// (the clouds.yaml user has a role there); a pending member elsewhere
 	// is only counted (Stats.Pending).

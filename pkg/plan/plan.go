@@ -79,6 +79,7 @@ const (
 	ReasonContentChanged  Reason = "content-changed"   // replace: sha512 or size differs
 	ReasonMetadataChanged Reason = "metadata-changed"  // update-metadata: a ck-written field differs
 	ReasonRepublished     Reason = "republished"       // update-metadata: a retired image is listed again, same bytes
+	ReasonUnsealed        Reason = "unsealed"          // update-metadata (Prove): ck's image without a seal that holds, proven by one download, then sealed
 	ReasonRemovedFromList Reason = "removed-from-list" // retire: its list no longer holds it
 	ReasonListExpired     Reason = "list-expired"      // retire: its list expired
 	ReasonImageExpired    Reason = "image-expired"     // retire: its own dc:date:expires passed

@@ -45,6 +45,9 @@ type PrunePolicy struct {
 	// (current and retired), used when MaxDelete is 0; 0 means
 	// DefaultMaxRetirePercent.
 	MaxDeletePercent float64
+	// SealKey checks ck's seals (Policy.SealKey): an image whose bytes
+	// only a seal can prove is deleted only when its seal holds.
+	SealKey []byte
 }
 
 // BuildPrune plans `ck prune`: the retirements of base (the plan Build
@@ -122,7 +125,7 @@ func BuildPrune(base *Plan, observed []glance.Image, p PrunePolicy, now time.Tim
 		}
 		out.Stats.Managed++
 		out.Inputs.Images = append(out.Inputs.Images, ImageFingerprint{ID: img.ID, UpdatedAt: img.UpdatedAt.UTC()})
-		if n, ok := pruneNotice(img); ok {
+		if n, ok := pruneNotice(p.SealKey, img); ok {
 			// Its bytes are not what its marks say, so it may not be
 			// ck's: never deleted, whatever its age or ck_retired.
 			out.Notices = append(out.Notices, n)
@@ -181,12 +184,15 @@ func retiredAt(img glance.Image) (time.Time, bool) {
 // does not prove, or one an operator deactivated. An image with no bytes
 // yet (queued, saving, killed) has nothing to prove and stays subject to
 // the abandoned rule.
-func pruneNotice(img glance.Image) (Notice, bool) {
+func pruneNotice(key []byte, img glance.Image) (Notice, bool) {
 	if img.Status != "active" && img.Status != "deactivated" {
 		return Notice{}, false
 	}
-	if !vouched(img) {
+	switch trustOf(key, img) {
+	case trustNone:
 		return noticeOf(NoticeUnproven, img, unprovenWhy(img)+"; it may not be ck's: never deleted"), true
+	case trustProvable:
+		return noticeOf(NoticeUnproven, img, "only a download could prove its bytes ("+provableWhy(img)+"): never deleted; delete it by hand if it is yours"), true
 	}
 	if img.Status == "deactivated" && !retired(img) && img.Properties[PropUnverified] == "" {
 		return noticeOf(NoticeDeactivated, img, "deactivated in Glance: ck plans nothing for this image until it is reactivated or deleted"), true

@@ -34,11 +34,15 @@ func TestBuildTrustsOnlyWhatGlanceProves(t *testing.T) {
 	}
 	// converted is an image ck stored converted (qcow2 → raw): Glance's
 	// hash is of the raw bytes, ck's record links them to the list's.
-	converted := func(id string, created time.Time) glance.Image {
+	// ck seals it, having verified the bytes; unsealed, only a download
+	// (re-made and compared) proves it.
+	unsealedConverted := func(id string, created time.Time) glance.Image {
 		g := pt.WithGlanceHash(ck(lA, i1, pa, id), "sha512", pt.SHA("raw of i1"), 8<<30)
 		g.DiskFormat, g.Properties[plan.PropSourceFormat], g.CreatedAt = "raw", "qcow2", created
+		delete(g.Properties, plan.PropSeal)
 		return g
 	}
+	converted := func(id string, created time.Time) glance.Image { return pt.Sealed(unsealedConverted(id, created)) }
 
 	tests := []struct {
 		name     string
@@ -95,17 +99,39 @@ func TestBuildTrustsOnlyWhatGlanceProves(t *testing.T) {
 			stats:    func(s plan.Stats) bool { return s.Unchanged == 1 && s.Unproven == 0 },
 		},
 		{
-			name:     "a converted image next to a proven one is left alone, whichever is newer",
+			name:     "an unsealed converted image next to a proven one is left alone, whichever is newer",
 			lists:    []plan.ListInput{valid(srcA, pa, lA)},
-			observed: []glance.Image{genuine, converted("g-raw", now.Add(-time.Minute))},
+			observed: []glance.Image{genuine, unsealedConverted("g-raw", now.Add(-time.Minute))},
 			want:     []string{"notice unproven project-a LA/i1 g-raw"},
 			stats:    func(s plan.Stats) bool { return s.Unchanged == 1 && s.Retire == 0 },
 		},
 		{
-			name:     "of two converted images the newer is kept, as before",
+			name:     "of two sealed converted images the newer is kept, as before",
 			lists:    []plan.ListInput{valid(srcA, pa, lA)},
 			observed: []glance.Image{converted("g-raw-old", t0), converted("g-raw-new", t0.Add(time.Hour))},
 			want:     []string{"retire duplicate project-a LA/i1 g-raw-old"},
+		},
+		{
+			name:     "an unsealed converted image is proven by a download, then sealed",
+			lists:    []plan.ListInput{valid(srcA, pa, lA)},
+			observed: []glance.Image{unsealedConverted("g-raw", t0)},
+			want:     []string{"update-metadata unsealed project-a LA/i1 g-raw"},
+		},
+		{
+			name:     "a newer unsealed converted image (a member's, with ck's marks) does not beat a sealed one",
+			lists:    []plan.ListInput{valid(srcA, pa, lA)},
+			observed: []glance.Image{converted("g-raw", t0), unsealedConverted("g-forged", t0.Add(time.Hour))},
+			want:     []string{"notice unproven project-a LA/i1 g-forged"},
+		},
+		{
+			name:     "a seal copied onto another image does not hold",
+			lists:    []plan.ListInput{valid(srcA, pa, lA)},
+			observed: []glance.Image{converted("g-raw", t0), func() glance.Image {
+				g := unsealedConverted("g-copy", t0.Add(time.Hour))
+				g.Properties[plan.PropSeal] = converted("g-raw", t0).Properties[plan.PropSeal]
+				return g
+			}()},
+			want: []string{"notice unproven project-a LA/i1 g-copy"},
 		},
 		{
 			name:     "duplicates Glance proves are still retired, newest kept",

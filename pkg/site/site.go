@@ -62,6 +62,9 @@ type State struct {
 	// CanAccept holds the projects the clouds.yaml user has a role on:
 	// where ck can accept an image membership itself.
 	CanAccept map[string]bool
+	// SealKey keys ck's seals (plan.Seal), from the clouds.yaml cloud's own
+	// secret (glance.Service.SealKey); nil without one.
+	SealKey []byte
 }
 
 // ConfigError is a problem with the operator's configuration (the mapping
@@ -211,6 +214,7 @@ func Observe(ctx context.Context, cfg Config, lists []plan.ListInput) (*State, e
 		st.Observed = append(st.Observed, legacy...)
 	}
 	st.Conns = r.conns
+	st.SealKey = base.SealKey()
 	return st, nil
 }
 

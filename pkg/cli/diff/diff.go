@@ -191,6 +191,10 @@ func Compute(ctx context.Context, opts *Options) (*Computed, error) {
 		f.Logger.Warn("mapping entry not usable: its VO's lists fail and its images are left alone", "problem", p)
 	}
 	pol.CanAccept = st.CanAccept
+	pol.SealKey = st.SealKey
+	if st.SealKey == nil {
+		f.Logger.Warn("no seal key: the cloud authenticates without a password or application credential secret, so images whose bytes only ck's seal can prove (registry images on a sha512 Glance, unpacked or converted images) are proven by a download on every run")
+	}
 
 	p, err := plan.Build(st.Lists, st.Observed, pol, f.Now())
 	c := &Computed{Plan: p, Site: st}

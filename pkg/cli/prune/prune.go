@@ -114,7 +114,7 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 	p, err := plan.BuildPrune(c.Plan, c.Site.Observed, plan.PrunePolicy{
 		Tag: f.Globals.Tag, Managed: c.Site.Managed, Grace: grace,
-		MaxDelete: md.Count, MaxDeletePercent: md.Percent,
+		MaxDelete: md.Count, MaxDeletePercent: md.Percent, SealKey: c.Site.SealKey,
 	}, f.Now())
 	var guard *plan.GuardError
 	if err != nil && !errors.As(err, &guard) {

@@ -11,11 +11,13 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/ck-sync/ck/pkg/glance"
+	"github.com/ck-sync/ck/pkg/glance/glancetest"
 	"github.com/ck-sync/ck/pkg/plan"
 	"github.com/ck-sync/ck/pkg/registry/registrytest"
 )
@@ -389,4 +391,128 @@ func TestRegistrySyncConvertToRaw(t *testing.T) {
 	if r := fx.sync(t, args); r.code != 0 || !strings.Contains(r.stdout, `"changes":[]`) {
 		t.Fatalf("second sync is not a no-op: %s", r)
 	}
+}
+
+// alice, a member of vo-alpha, uploads her own bytes of the layer's size
+// with ck's tag and a registry image's record: ck_digest of the listed
+// layer, ck_size, and ck_sha512 = the sha512 of her bytes, so that Glance's
+// own hash agrees with that record. Only ck's seal (keyed with a secret of
+// ck's own OpenStack user) tells her image from ck's: it is reported and
+// left alone, whether it comes before ck's upload or after it.
+func TestRegistrySyncForgedImage(t *testing.T) {
+	reg := registrytest.Setup(t).Anon
+	fx := newRegFixture(t, reg)
+	alice := fx.env.Connect(t, glancetest.CloudAlice, "")
+	a := reg.Push(t, registrytest.Spec{})
+	src := "oci://" + reg.Host + "/" + a.Repo
+	id := reg.Host + "/" + a.Repo + ":24.04"
+	args := fx.subscribe(t, []string{src}, "  - url: "+src+"\n    vos: [alpha.vo]\n")
+	forge := func(layer registrytest.Layer) glance.Image {
+		t.Helper()
+		bytes := make([]byte, layer.Size)
+		copy(bytes, "alice's own bytes")
+		sum := sha512.Sum512(bytes)
+		img, err := alice.CreateImage(fx.ctx, glance.CreateSpec{
+			Name: fx.env.Name(a.Repo + ":24.04"), DiskFormat: "qcow2", ContainerFormat: "bare", Visibility: "private", Tags: []string{fx.tag},
+			Properties: map[string]string{plan.PropListID: src, plan.PropImageID: id, plan.PropDigest: layer.Digest,
+				plan.PropSize: itoa(layer.Size), plan.PropSHA512: hex.EncodeToString(sum[:]), plan.PropListURL: src},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fx.env.Track(img.ID)
+		if err := alice.Upload(fx.ctx, img.ID, strings.NewReader(string(bytes))); err != nil {
+			t.Fatal(err)
+		}
+		return fx.get(t, img.ID)
+	}
+	// Before ck's first sync: her image does not stand in for the layer.
+	early := forge(a.Layers[0])
+	r := fx.sync(t, args)
+	if r.code != 0 {
+		t.Fatalf("first sync: %s", r)
+	}
+	lines := parseLines(t, r.stdout)
+	if c := lines.change(t, id); c.Action != "update-metadata" || c.Reason != "unsealed" || c.GlanceID == early.ID {
+		t.Errorf("first sync: change %+v, want her image proven (and found other bytes) and the layer uploaded", c)
+	}
+	genuine := fx.currentBut(t, id, early.ID)
+	if genuine.ID == early.ID || genuine.Properties[plan.PropSeal] == "" || genuine.HashValue == early.HashValue {
+		t.Fatalf("current image = %+v", genuine)
+	}
+	// After it, for the tag's next build: hers is newer, ck's stays.
+	b := reg.Push(t, registrytest.Spec{Repo: a.Repo, Tags: []string{"24.04"}})
+	late := forge(b.Layers[0])
+	r = fx.sync(t, args)
+	if r.code != 0 {
+		t.Fatalf("sync after the rebuild: %s", r)
+	}
+	if c := parseLines(t, r.stdout).change(t, id); c.Action != "replace" || c.Status != "done" {
+		t.Errorf("change %+v, want a replace by ck's own upload of the new build", c)
+	}
+	now := fx.currentBut(t, id, early.ID, late.ID)
+	if now.ID == late.ID || now.Properties[plan.PropDigest] != b.Layers[0].Digest {
+		t.Errorf("current = %+v", now)
+	}
+	for _, f := range []glance.Image{early, late} {
+		got := fx.get(t, f.ID)
+		if got.Properties[plan.PropRetired] != "" || got.Properties[plan.PropSeal] != "" || got.Visibility != f.Visibility || got.Name != f.Name {
+			t.Errorf("alice's image %s was touched: %+v", f.ID, got)
+		}
+	}
+	if !strings.Contains(r.stdout, `"kind":"unproven"`) {
+		t.Errorf("alice's image is not reported:\n%s", r.stdout)
+	}
+}
+
+// An image of ck's whose seal does not hold (its key changed with the
+// cloud's secret, or it was made before ck sealed) is proven by one
+// download of the layer and sealed again: no upload.
+func TestRegistrySyncResealsWithoutUpload(t *testing.T) {
+	reg := registrytest.Setup(t).Anon
+	fx := newRegFixture(t, reg)
+	a := reg.Push(t, registrytest.Spec{})
+	src := "oci://" + reg.Host + "/" + a.Repo
+	id := reg.Host + "/" + a.Repo + ":24.04"
+	args := fx.subscribe(t, []string{src}, "  - url: "+src+"\n    vos: [alpha.vo]\n")
+	if r := fx.sync(t, args); r.code != 0 {
+		t.Fatalf("first sync: %s", r)
+	}
+	img := fx.current(t, id)
+	if _, err := fx.env.VOAlpha.UpdateImage(fx.ctx, img.ID, []glance.Patch{{Op: glance.OpReplace, Path: "/" + plan.PropSeal, Value: "0000"}}); err != nil {
+		t.Fatal(err)
+	}
+	r := fx.sync(t, args)
+	if r.code != 0 {
+		t.Fatalf("sync: %s", r)
+	}
+	c := parseLines(t, r.stdout).change(t, id)
+	if c.Action != "update-metadata" || c.Reason != "unsealed" || c.Status != "done" || c.GlanceID != img.ID {
+		t.Errorf("change %+v, want the image proven in place", c)
+	}
+	if n := len(fx.images(t)); n != 1 {
+		t.Errorf("%d images, want 1 (no upload)", n)
+	}
+	if n := reg.BlobGETs(t, a.Repo, a.Layers[0].Digest); n != 2 {
+		t.Errorf("blob downloads = %d, want 2 (the upload and the proof)", n)
+	}
+	if r := fx.sync(t, args); r.code != 0 || !strings.Contains(r.stdout, `"changes":[]`) {
+		t.Errorf("not sealed again: %s", r)
+	}
+}
+
+// currentBut is the one current image of imageID other than the given
+// ones (a member's uploads posing as ck's).
+func (fx *regFixture) currentBut(t *testing.T, imageID string, not ...string) glance.Image {
+	t.Helper()
+	var cur []glance.Image
+	for _, img := range fx.byImageID(t)[imageID] {
+		if img.Properties[plan.PropRetired] == "" && !slices.Contains(not, img.ID) {
+			cur = append(cur, img)
+		}
+	}
+	if len(cur) != 1 {
+		t.Fatalf("image %s: %d current Glance images besides %v, want 1", imageID, len(cur), not)
+	}
+	return cur[0]
 }

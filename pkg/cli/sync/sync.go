@@ -149,6 +149,7 @@ func Run(ctx context.Context, opts *Options) error {
 		ConvertTo:    opts.ConvertTo,
 		// Per-list convert_to from the config file's lists:.
 		ConvertToByList: convertByList(f.Globals, p),
+		SealKey:         c.Site.SealKey,
 		WorkDir:         opts.WorkDir,
 	})
 	if err != nil {

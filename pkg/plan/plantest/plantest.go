@@ -82,6 +82,8 @@ func CKImage(list *imagelist.List, img imagelist.Image, source, project, glanceI
 //
 // A registry image's sha512 is not in the plan: the upload records the one
 // it computed of the layer (here SHA("layer " + d.Digest)) as ck_sha512.
+//
+// Like pkg/apply, it seals the image with SealKey.
 func FromDesired(d plan.Desired, project, glanceID string, created time.Time) glance.Image {
 	props := maps.Clone(d.Properties)
 	sum := d.SHA512
@@ -89,7 +91,7 @@ func FromDesired(d plan.Desired, project, glanceID string, created time.Time) gl
 		sum = LayerSHA512(d.Digest)
 		props[plan.PropSHA512] = sum
 	}
-	return glance.Image{
+	img := glance.Image{
 		ID: glanceID, Name: d.Name, Owner: project, Status: "active",
 		Visibility: d.Visibility, Tags: slices.Clone(d.Tags),
 		Properties: props,
@@ -98,6 +100,19 @@ func FromDesired(d plan.Desired, project, glanceID string, created time.Time) gl
 		HashAlgo: "sha512", HashValue: sum,
 		CreatedAt: created, UpdatedAt: created,
 	}
+	return Sealed(img)
+}
+
+// SealKey is the key of ck's seals in tests (plan.Policy.SealKey).
+var SealKey = []byte("ck test seal key: not a secret")
+
+// Sealed returns img with ck's seal of it under SealKey, as pkg/apply
+// writes it on an image whose bytes it verified. Changing the image's
+// hash, size or record afterwards breaks the seal, as on Glance.
+func Sealed(img glance.Image) glance.Image {
+	img.Properties = maps.Clone(img.Properties)
+	img.Properties[plan.PropSeal] = plan.Seal(SealKey, img)
+	return img
 }
 
 // LayerSHA512 is the sha512 tests give the bytes of a registry layer.
@@ -163,13 +178,18 @@ func Apply(observed []glance.Image, p *plan.Plan, now time.Time) ([]glance.Image
 			}
 		case plan.ActionUpdateMetadata, plan.ActionRetire, plan.ActionAdopt:
 			ops := c.Patch
-			if c.Prove {
+			if c.Prove && c.Desired.SHA512 == "" {
 				// pkg/apply downloads the layer and, when its sha512 is the
 				// image's, records it: as if they matched.
 				ops = append(slices.Clone(ops), plan.PatchOp{Op: plan.OpAdd, Path: "/" + plan.PropSHA512, Value: LayerSHA512(c.Desired.Digest)})
 			}
 			if err := patch(c.GlanceImageID, ops); err != nil {
 				return nil, err
+			}
+			if c.Prove {
+				// ... and seals it.
+				i := byID[c.GlanceImageID]
+				out[i] = Sealed(out[i])
 			}
 		case plan.ActionShare, plan.ActionUnshare:
 			// Members are accepted at once, as apply does where it can.
