@@ -75,7 +75,7 @@ func (g *Globals) loadAtrope() error {
 
 // entryOf maps one atrope source onto ck's settings and its subscription.
 func entryOf(s atrope.Source) (ListEntry, string, error) {
-	e := ListEntry{Origin: "atrope " + s.String(), VOs: s.VOs, Prefix: s.Prefix, Images: s.Images}
+	e := ListEntry{Origin: "atrope " + s.String(), AtropeName: s.Name, VOs: s.VOs, Prefix: s.Prefix, Images: s.Images}
 	if s.SharingModel != "private" {
 		e.Visibility = s.SharingModel
 	}
