@@ -175,7 +175,8 @@ LIST_TOKEN=$token ROBOT="$CK_TEST_REGISTRY_USER:$CK_TEST_REGISTRY_PASSWORD" \
 	$py "$dir/server.py" "$dir" "$port" "$CK_TEST_REGISTRY_CERT" "$CK_TEST_REGISTRY_KEY" >"$dir/https.log" 2>&1 &
 echo $! >"$dir/https.pid"
 for _ in $(seq 50); do
-	curl -fsS -o /dev/null --cacert "$CK_TEST_REGISTRY_CA" "https://127.0.0.1:$port/images/alma.img" 2>/dev/null && break
+	# Any answer will do (here a 404): the image downloads in https.log must be ck's.
+	[ "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$CK_TEST_REGISTRY_CA" "https://127.0.0.1:$port/ready")" != 000 ] && break
 	if ! kill -0 "$(cat "$dir/https.pid")" 2>/dev/null; then
 		cat "$dir/https.log" >&2
 		echo "atrope-site: the https server did not start on port $port (set CK_ATROPE_PORT to a free one)" >&2
