@@ -149,7 +149,10 @@ type imgIDKey struct{ project, imageID string }
 // run (their image_list is its name) that no image ck takes from that
 // source claims, in any project: what atrope itself would now delete.
 // ck does not adopt, retire or delete them (their properties may be
-// anyone's); the notice tells the operator to delete them by hand.
+// anyone's); the notice tells the operator to delete them by hand. An
+// image whose entry could not be read is not one the source dropped: its
+// atrope image, and every one of a list with an entry without an id, is
+// not called a leftover.
 func (b *builder) reportLeftovers() {
 	if len(b.atropeSources) == 0 {
 		return
@@ -161,11 +164,21 @@ func (b *builder) reportLeftovers() {
 			claimed[id] = true // a registry image: HOST/REPO:TAG-<manifest digest>
 		}
 	}
+	unread := map[string]bool{} // HOST/REPO:TAG of a registry image, or a list's image id
+	for k := range b.protectedKeys {
+		unread[k.imageID] = true
+	}
+	unreadList := map[string]bool{}
+	for lk := range b.unreadable {
+		unreadList[lk.listID] = true
+	}
 	for i := range b.legacy {
 		l := &b.legacy[i]
 		name := l.img.Properties[PropAtropeList]
 		listID, read := b.atropeSources[name]
-		if l.used || l.reason != ReasonAtrope || !read || claimed[l.imageID] {
+		build, _, _ := strings.Cut(l.imageID, "-sha256:")
+		if l.used || l.reason != ReasonAtrope || !read || claimed[l.imageID] ||
+			unreadList[listID] || unread[l.imageID] || unread[build] {
 			continue
 		}
 		l.used = true

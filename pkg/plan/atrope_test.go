@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/ck-sync/ck/pkg/glance"
+	"github.com/ck-sync/ck/pkg/imagelist"
 	"github.com/ck-sync/ck/pkg/plan"
 	pt "github.com/ck-sync/ck/pkg/plan/plantest"
 )
@@ -104,6 +105,17 @@ func TestBuildReportsAtropeLeftovers(t *testing.T) {
 	adopt := plan.Policy{ManagedProjects: []string{pa, pb}, MaxRetire: -1, FullSet: true, Adopt: true}
 
 	failed := plan.ListInput{Source: srcA, Status: plan.ListFailed, Reason: "fetch: HTTP 500", AtropeName: "appdb"}
+	skipped := func(id string) plan.ListInput {
+		in := hepix()
+		sl := *l
+		sl.Skipped = []imagelist.ImageError{{Index: 2, ID: id, Field: "sl:checksum:sha512", Reason: "missing"}}
+		in.List = &sl
+		return in
+	}
+	regSkipped := registry
+	rls := *rl
+	rls.Skipped = []imagelist.ImageError{{ID: "reg.example/egi/ubuntu:22.04", Field: "eu.egi.cloud.tag", Reason: "annotation missing"}}
+	regSkipped.List = &rls
 	elsewhere := hepix()
 	elsewhere.Project = pb
 	noName := hepix()
@@ -120,6 +132,12 @@ func TestBuildReportsAtropeLeftovers(t *testing.T) {
 		{"left out by the source's image filter: reported",
 			[]plan.ListInput{hepix("i1")}, []glance.Image{listed, filtered},
 			[]string{"adopt atrope " + pa + " l1/i1 g-listed", "notice legacy-leftover " + pa + " l1/i2 g-filtered"}},
+		{"the image's entry could not be read: not a leftover",
+			[]plan.ListInput{skipped("i9")}, []glance.Image{listed, gone},
+			[]string{"adopt atrope " + pa + " l1/i1 g-listed", "create new " + pa + " l1/i2"}},
+		{"an entry without an id could not be read: no leftover in that list",
+			[]plan.ListInput{skipped("")}, []glance.Image{listed, gone},
+			[]string{"adopt atrope " + pa + " l1/i1 g-listed", "create new " + pa + " l1/i2"}},
 		{"the source failed: nothing said of its images",
 			[]plan.ListInput{failed}, []glance.Image{listed, gone}, []string{}},
 		{"not an atrope source (no name): nothing said",
@@ -131,6 +149,9 @@ func TestBuildReportsAtropeLeftovers(t *testing.T) {
 		{"a registry tag removed: reported; the current build adopted after a proof",
 			[]plan.ListInput{registry}, []glance.Image{regCurrent, regOld},
 			[]string{"adopt atrope " + pa + " " + regSrc + "/" + reg.ID + " g-reg", "notice legacy-leftover " + pa + " " + regSrc + "/" + regOld.Properties[plan.PropAtropeImageID] + " g-reg-old"}},
+		{"a registry tag whose artifact could not be read: not a leftover",
+			[]plan.ListInput{regSkipped}, []glance.Image{regCurrent, regOld},
+			[]string{"adopt atrope " + pa + " " + regSrc + "/" + reg.ID + " g-reg"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

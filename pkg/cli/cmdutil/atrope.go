@@ -30,7 +30,7 @@ type atropeSite struct {
 func (g *Globals) ShareMembersByDefault() bool { return g.atrope != nil && g.atrope.shares }
 
 // loadAtrope reads --atrope-sources: each enabled source becomes a
-// subscription and a lists: entry with its settings (README "From
+// subscription and a lists: entry with its settings (docs/migrating.md "From
 // atrope", key by key). An entry of the config file's own lists: may not
 // name the same source: its settings belong in sources.yaml.
 func (g *Globals) loadAtrope() error {
