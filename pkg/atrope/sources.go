@@ -2,7 +2,7 @@
 // 2.x) as they are: sources.yaml, the image sources, HEPiX lists and Harbor
 // projects; vo_map.yaml is read by pkg/mapping. It is pure: what each
 // setting becomes in ck is decided by the caller (pkg/cli/cmdutil), and
-// README "From atrope" says it key by key.
+// docs/migrating.md "From atrope" says it key by key.
 package atrope
 
 import (

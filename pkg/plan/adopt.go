@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -147,3 +148,48 @@ func (b *builder) adopt(k imgKey, base Change, d Desired) bool {
 
 // imgIDKey counts desired images by project and image id, for atrope.
 type imgIDKey struct{ project, imageID string }
+
+// reportLeftovers reports the images atrope made for a source read this
+// run (their image_list is its name) that no image ck takes from that
+// source claims, in any project: what atrope itself would now delete.
+// ck does not adopt, retire or delete them (their properties may be
+// anyone's); the notice tells the operator to delete them by hand. An
+// image whose entry could not be read is not one the source dropped: its
+// atrope image, and every one of a list with an entry without an id, is
+// not called a leftover.
+func (b *builder) reportLeftovers() {
+	if len(b.atropeSources) == 0 {
+		return
+	}
+	claimed := map[string]bool{}
+	for k, w := range b.desired {
+		claimed[k.imageID] = true
+		if id := w.desired.Properties[PropAtropeImageID]; id != "" {
+			claimed[id] = true // a registry image: HOST/REPO:TAG-<manifest digest>
+		}
+	}
+	unread := map[string]bool{} // HOST/REPO:TAG of a registry image, or a list's image id
+	for k := range b.protectedKeys {
+		unread[k.imageID] = true
+	}
+	unreadList := map[string]bool{}
+	for lk := range b.unreadable {
+		unreadList[lk.listID] = true
+	}
+	for i := range b.legacy {
+		l := &b.legacy[i]
+		name := l.img.Properties[PropAtropeList]
+		listID, read := b.atropeSources[name]
+		build, _, _ := strings.Cut(l.imageID, "-sha256:")
+		if l.used || l.reason != ReasonAtrope || !read || claimed[l.imageID] ||
+			unreadList[listID] || unread[l.imageID] || unread[build] {
+			continue
+		}
+		l.used = true
+		n := noticeOf(NoticeLegacyLeftover, l.img, fmt.Sprintf("made by atrope for source %q (image_list), "+
+			"which no longer gives this image (removed or expired there, or left out by its filter): "+
+			"atrope would delete it; ck leaves it alone: delete it by hand once no server uses it", name))
+		n.ListID, n.ImageID = listID, l.imageID
+		b.plan.Notices = append(b.plan.Notices, n)
+	}
+}

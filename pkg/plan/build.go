@@ -38,6 +38,7 @@ func Build(lists []ListInput, observed []glance.Image, p Policy, now time.Time) 
 		frozen:        map[imgKey]bool{},
 		managed:       map[string]bool{},
 		desiredIDs:    map[imgIDKey]int{},
+		atropeSources: map[string]string{},
 		filters:       map[string]imagefilter.Filter{},
 		plan: &Plan{
 			FormatVersion: FormatVersion,
@@ -51,8 +52,10 @@ func Build(lists []ListInput, observed []glance.Image, p Policy, now time.Time) 
 		b.managed[id] = true
 	}
 	ordered := slices.Clone(lists)
+	// The VO last: a source's inputs for several VOs in one project (its
+	// shared copy) plan one image from the first, whatever their order.
 	slices.SortStableFunc(ordered, func(x, y ListInput) int {
-		return cmp.Or(cmp.Compare(x.Source, y.Source), cmp.Compare(x.id(), y.id()), cmp.Compare(x.Project, y.Project))
+		return cmp.Or(cmp.Compare(x.Source, y.Source), cmp.Compare(x.id(), y.id()), cmp.Compare(x.Project, y.Project), cmp.Compare(x.vo(), y.vo()))
 	})
 	for _, in := range ordered {
 		if in.Project != "" {
@@ -73,6 +76,7 @@ func Build(lists []ListInput, observed []glance.Image, p Policy, now time.Time) 
 	}
 	groups := b.observe(observed)
 	b.decide(groups)
+	b.reportLeftovers()
 	return b.finish()
 }
 
@@ -119,6 +123,10 @@ type builder struct {
 	// atrope's images name no list id.
 	legacy     []legacy
 	desiredIDs map[imgIDKey]int
+	// atropeSources maps the atrope name (ListInput.AtropeName) of each
+	// source read valid this run to its list id: atrope's images of these
+	// sources that no listed image claims are reported as leftovers.
+	atropeSources map[string]string
 	// filters holds the image filters of the lists read (valid or
 	// expired), by list id: ck's images of that list that the filter
 	// leaves out are kept, in any project. Copies of one list id with
@@ -205,6 +213,9 @@ func (b *builder) addList(in ListInput, sum ListSummary, copyOf bool) {
 	case ListValid:
 		b.listValid[lk] = true
 		b.idValid[id] = true
+		if in.AtropeName != "" {
+			b.atropeSources[in.AtropeName] = id
+		}
 		sum.Images = b.addImages(in, id, f)
 		sum.Skipped = b.addSkipped(in, lk)
 	}
@@ -250,13 +261,29 @@ func (b *builder) addSummary(in ListInput, sum ListSummary) {
 // and returns how many there are.
 func (b *builder) addImages(in ListInput, id string, f imagefilter.Filter) int {
 	n := 0
+	seen := map[imgKey]bool{}
 	for _, img := range in.List.Images {
 		if !f.Match(img.ID) {
 			continue // kept, not retired: see retireReason
 		}
 		k := imgKey{in.Project, id, img.ID}
-		if b.desired[k] != nil || b.imageExpired[k] {
+		if seen[k] {
 			continue // a repeated entry: the first one wins
+		}
+		seen[k] = true
+		if w := b.desired[k]; w != nil && w.source == in.Source {
+			// The same image through another VO of the same source, in the
+			// same project: with --share-mode members every VO's input
+			// plans the one shared copy, of which each VO's project is a
+			// member (none for a VO mapped to that project itself).
+			if len(in.Members) > 0 {
+				w.desired = withMembers(w.desired, append(slices.Clone(w.desired.Members), in.Members...))
+			}
+			n++
+			continue
+		}
+		if b.desired[k] != nil || b.imageExpired[k] {
+			continue // another list's copy of the image: the first one wins
 		}
 		if !img.Expires.IsZero() && !b.now.Before(img.Expires) {
 			b.imageExpired[k] = true

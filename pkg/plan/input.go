@@ -50,6 +50,12 @@ type ListInput struct {
 	// list no longer holds is removed from the list, as without a filter.
 	// Empty means every image of the list.
 	Images []string
+	// AtropeName is the source's name in atrope's sources.yaml, which
+	// atrope wrote on its images as image_list; "" for other lists. An
+	// atrope image of a source read this run that none of the source's
+	// images claims is one atrope would now delete: it is reported
+	// (NoticeLegacyLeftover), never adopted, retired or deleted.
+	AtropeName string
 }
 
 // policy is p with the list's own name prefix (after p's) and visibility.
@@ -59,6 +65,14 @@ func (in ListInput) policy(p Policy) Policy {
 		p.Visibility = in.Visibility
 	}
 	return p
+}
+
+// vo returns the list's VO, "" when it was not parsed.
+func (in ListInput) vo() string {
+	if in.List == nil {
+		return ""
+	}
+	return in.List.VO
 }
 
 // id returns the list's dc:identifier, from the parsed list if there is one.

@@ -240,6 +240,12 @@ const (
 	// so it is not adopted, nor retired or deleted: the listed image is
 	// created next to it.
 	NoticeLegacyUnproven NoticeKind = "legacy-unproven"
+	// NoticeLegacyLeftover: atrope made the image for a source ck reads
+	// (its image_list), but none of the images ck takes from that source
+	// this run is the one it was made for (the source no longer publishes
+	// it, it expired, or the source's filter leaves it out). atrope would
+	// delete it; ck leaves it alone, for the operator to delete.
+	NoticeLegacyLeftover NoticeKind = "legacy-leftover"
 )
 
 // Notice reports one image the plan leaves alone on purpose.

@@ -87,7 +87,7 @@ func BuildPrune(base *Plan, observed []glance.Image, p PrunePolicy, now time.Tim
 		out.Inputs.Lists = slices.Clone(base.Inputs.Lists)
 		out.Stats.Kept, out.Stats.OutOfScope, out.Stats.Filtered = base.Stats.Kept, base.Stats.OutOfScope, base.Stats.Filtered
 		for _, n := range base.Notices {
-			if n.Kind == NoticeLegacyUnproven { // the others are found again below
+			if n.Kind == NoticeLegacyUnproven || n.Kind == NoticeLegacyLeftover { // the others are found again below
 				out.Notices = append(out.Notices, n)
 			}
 		}

@@ -30,7 +30,7 @@ type atropeSite struct {
 func (g *Globals) ShareMembersByDefault() bool { return g.atrope != nil && g.atrope.shares }
 
 // loadAtrope reads --atrope-sources: each enabled source becomes a
-// subscription and a lists: entry with its settings (README "From
+// subscription and a lists: entry with its settings (docs/migrating.md "From
 // atrope", key by key). An entry of the config file's own lists: may not
 // name the same source: its settings belong in sources.yaml.
 func (g *Globals) loadAtrope() error {
@@ -75,7 +75,7 @@ func (g *Globals) loadAtrope() error {
 
 // entryOf maps one atrope source onto ck's settings and its subscription.
 func entryOf(s atrope.Source) (ListEntry, string, error) {
-	e := ListEntry{Origin: "atrope " + s.String(), VOs: s.VOs, Prefix: s.Prefix, Images: s.Images}
+	e := ListEntry{Origin: "atrope " + s.String(), AtropeName: s.Name, VOs: s.VOs, Prefix: s.Prefix, Images: s.Images}
 	if s.SharingModel != "private" {
 		e.Visibility = s.SharingModel
 	}

@@ -74,6 +74,9 @@ type ListEntry struct {
 	// Origin says where an entry not written in the config file comes
 	// from, e.g. `atrope sources.yaml "egi_vm_images"`.
 	Origin string `yaml:"-"`
+	// AtropeName is the entry's source name in atrope's sources.yaml
+	// (atrope's image_list property), for --atrope-sources entries.
+	AtropeName string `yaml:"-"`
 
 	key   string         // imagelist.Key(URL), set by checkListEntries
 	tagRE *regexp.Regexp // TagPattern compiled

@@ -159,10 +159,10 @@ func Compute(ctx context.Context, opts *Options) (*Computed, error) {
 	inputs := Inputs(verdicts)
 	for i := range inputs {
 		// A source's own name prefix and visibility (lists: entries,
-		// atrope's prefix and sharing_model).
+		// atrope's prefix and sharing_model), and its atrope name.
 		if key, err := imagelist.Key(inputs[i].Source); err == nil {
 			if e, ok := f.Globals.ListEntry(key); ok {
-				inputs[i].NamePrefix, inputs[i].Visibility = e.Prefix, e.Visibility
+				inputs[i].NamePrefix, inputs[i].Visibility, inputs[i].AtropeName = e.Prefix, e.Visibility, e.AtropeName
 			}
 		}
 	}
