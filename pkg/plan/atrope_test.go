@@ -21,7 +21,7 @@ func TestBuildShareMembersOfEveryVOOfASource(t *testing.T) {
 	input := func(vo string, members ...string) plan.ListInput {
 		return plan.ListInput{Source: srcA, Status: plan.ListValid, List: pt.List("l1", vo, month, img), Project: home, Members: members}
 	}
-	pol := plan.Policy{ManagedProjects: []string{home}, MaxRetire: -1, FullSet: true, CanAccept: map[string]bool{voA: true, voB: true}}
+	pol := plan.Policy{ManagedProjects: []string{home}, MaxRetire: -1, FullSet: true, CanAccept: map[string]bool{voA: true, voB: true}, SealKey: pt.SealKey}
 	orders := [][]plan.ListInput{
 		{input("alpha.vo", voA), input("beta.vo", voB), input("ops")},
 		{input("ops"), input("alpha.vo", voA), input("beta.vo", voB)},
@@ -102,7 +102,7 @@ func TestBuildReportsAtropeLeftovers(t *testing.T) {
 	filtered := atrope("g-filtered", "appdb", "i2", i2.Size, i2.SHA512)
 	regCurrent := atrope("g-reg", "egi_vm_images", reg.Properties["appdb_id"], reg.Size, pt.LayerSHA512(reg.Digest))
 	regOld := atrope("g-reg-old", "egi_vm_images", "reg.example/egi/ubuntu:22.04-sha256:"+pt.SHA("m2204")[:64], 100, pt.SHA("u2204"))
-	adopt := plan.Policy{ManagedProjects: []string{pa, pb}, MaxRetire: -1, FullSet: true, Adopt: true}
+	adopt := plan.Policy{ManagedProjects: []string{pa, pb}, MaxRetire: -1, FullSet: true, Adopt: true, SealKey: pt.SealKey}
 
 	failed := plan.ListInput{Source: srcA, Status: plan.ListFailed, Reason: "fetch: HTTP 500", AtropeName: "appdb"}
 	skipped := func(id string) plan.ListInput {

@@ -124,8 +124,8 @@ func TestBuildTrustsOnlyWhatGlanceProves(t *testing.T) {
 			want:     []string{"notice unproven project-a LA/i1 g-forged"},
 		},
 		{
-			name:     "a seal copied onto another image does not hold",
-			lists:    []plan.ListInput{valid(srcA, pa, lA)},
+			name:  "a seal copied onto another image does not hold",
+			lists: []plan.ListInput{valid(srcA, pa, lA)},
 			observed: []glance.Image{converted("g-raw", t0), func() glance.Image {
 				g := unsealedConverted("g-copy", t0.Add(time.Hour))
 				g.Properties[plan.PropSeal] = converted("g-raw", t0).Properties[plan.PropSeal]
