@@ -124,3 +124,34 @@ func TestSourceRedactsEscapedToken(t *testing.T) {
 		}
 	}
 }
+
+// A registry source with credentials is refused by ParseSource and Key
+// alike, and no part of the user or password is in either error, even when
+// the password holds "/" (which once made the start of it read as a port).
+func TestRegistrySourceCredentialsRefused(t *testing.T) {
+	tests := []struct {
+		name, arg string
+		secrets   []string
+	}{
+		{"oci, slash in password", "oci://robot:" + token + "/et@registry.egi.eu/p/r", []string{"robot", token}},
+		{"oci, slash and digest", "oci://robot:" + token + "/et@registry.egi.eu/p/r@sha256:" + strings.Repeat("ab", 32), []string{"robot", token}},
+		{"harbor, slash in password", "harbor://robot:" + token + "/et@registry.egi.eu/p", []string{"robot", token}},
+		{"harbor, at in password", "harbor://robot:" + token + "@x/y@registry.egi.eu/p", []string{"robot", token, "@x/y"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, perr := ParseSource(tt.arg)
+			_, kerr := Key(tt.arg)
+			for what, err := range map[string]error{"ParseSource": perr, "Key": kerr} {
+				if err == nil || !strings.Contains(err.Error(), "credentials are not allowed") {
+					t.Fatalf("%s(%q) = %v, want credentials refused", what, tt.arg, err)
+				}
+				for _, sec := range tt.secrets {
+					if strings.Contains(err.Error(), sec) {
+						t.Errorf("%s error shows %q: %v", what, sec, err)
+					}
+				}
+			}
+		})
+	}
+}

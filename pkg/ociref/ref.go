@@ -30,7 +30,7 @@ const (
 	SchemeHarbor = "harbor"
 )
 
-// Ref is one parsed registry subscription. Build it with ParseRef; its
+// Ref is one parsed registry subscription. Build it with Parse; its
 // String form is canonical (scheme and host lower-case, port 443 dropped),
 // so it serves as the list id of the images it yields.
 type Ref struct {
@@ -69,10 +69,10 @@ func IsRegistry(s string) bool {
 	return scheme == SchemeOCI || scheme == SchemeHarbor
 }
 
-// ParseRef reads an oci:// or harbor:// subscription. Credentials in the
+// Parse reads an oci:// or harbor:// subscription. Credentials in the
 // URL are refused (they belong in the source's auth settings, where they
 // are never printed), and so are queries and fragments. Errors never echo
-// what precedes an "@" in the authority.
+// what precedes an "@" that is not a digest's "@sha256:".
 func Parse(s string) (Ref, error) {
 	s = strings.TrimSpace(s)
 	scheme, rest, ok := strings.Cut(s, "://")
@@ -80,10 +80,10 @@ func Parse(s string) (Ref, error) {
 	if !ok || (scheme != SchemeOCI && scheme != SchemeHarbor) {
 		return Ref{}, fmt.Errorf("registry source %s: want oci://HOST/PATH/REPO[:TAG|@sha256:…] or harbor://HOST/PROJECT", safe(s))
 	}
-	authority, path, _ := strings.Cut(rest, "/")
-	if strings.Contains(authority, "@") {
-		return Ref{}, fmt.Errorf("registry source %s: credentials are not allowed in the URL; set username and password_file, or docker_config, in the config file's lists: entry", safe(s))
+	if userinfoEnd(rest) >= 0 {
+		return Ref{}, fmt.Errorf("registry source %s: credentials are not allowed in the URL (an \"@\" other than that of an @sha256: digest ends a user:password); set username and password_file, or docker_config, in the config file's lists: entry", safe(s))
 	}
+	authority, path, _ := strings.Cut(rest, "/")
 	if strings.ContainsAny(rest, "?#") {
 		return Ref{}, fmt.Errorf("registry source %s: a query or fragment is not allowed", safe(s))
 	}
@@ -195,21 +195,38 @@ func lastSegment(path string) string {
 	return path
 }
 
-// safe hides anything between "://" and the last "@" of the authority, so
-// that a mistaken user:password@ never reaches a message.
+// safe hides everything between "://" and the "@" that ends a userinfo
+// (userinfoEnd), so that a mistaken user:password@ never reaches a
+// message, even when the password holds a "/".
 func safe(s string) string {
 	scheme, rest, ok := strings.Cut(s, "://")
 	if !ok {
 		return s
 	}
-	authority, path, hasPath := strings.Cut(rest, "/")
+	if i := userinfoEnd(rest); i >= 0 {
+		return scheme + "://REDACTED@" + rest[i+1:]
+	}
+	return s
+}
+
+// userinfoEnd returns the index in rest (the text after "://") of the "@"
+// that ends a userinfo, or -1 when there is none. No registry name holds
+// an "@" but the one of an "@sha256:" digest, so any other "@" ends a
+// userinfo — the last one, since a password may hold "@" and "/" too, and
+// an "@" in the authority does even when "sha256:" follows it. Parsing the
+// authority first would stop at a "/" in the password and quote its start.
+func userinfoEnd(rest string) int {
+	end := -1
+	authority, _, _ := strings.Cut(rest, "/")
 	if i := strings.LastIndex(authority, "@"); i >= 0 {
-		authority = "REDACTED@" + authority[i+1:]
+		end = i
 	}
-	if hasPath {
-		return scheme + "://" + authority + "/" + path
+	for i := range len(rest) {
+		if rest[i] == '@' && !strings.HasPrefix(rest[i:], "@sha256:") {
+			end = max(end, i)
+		}
 	}
-	return scheme + "://" + authority
+	return end
 }
 
 // Blob is one blob to download, as a plan records it.

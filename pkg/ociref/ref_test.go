@@ -60,6 +60,7 @@ func TestParse(t *testing.T) {
 func TestParseRefuses(t *testing.T) {
 	tests := []struct{ name, in, want string }{
 		{"credentials", "oci://robot$ck:s3cr3t@registry.egi.eu/p/r", "credentials are not allowed"},
+		{"stray at in path", "oci://registry.egi.eu/p/r@latest", "credentials are not allowed"},
 		{"one component", "oci://registry.egi.eu/ubuntu", "at least two components"},
 		{"upper-case repo", "oci://registry.egi.eu/P/Ubuntu", "not valid"},
 		{"bad digest", "oci://registry.egi.eu/p/r@sha256:abc", "not sha256"},
@@ -79,6 +80,38 @@ func TestParseRefuses(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), "s3cr3t") || strings.Contains(err.Error(), "robot$ck") {
 				t.Errorf("error shows the credentials: %v", err)
+			}
+		})
+	}
+}
+
+// A password may hold "/" and "@": whatever the "@" that ends the
+// userinfo is preceded by, the source is refused as credentials-in-URL and
+// no part of the user or password reaches the error.
+func TestParseHidesCredentials(t *testing.T) {
+	const dg = "@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	tests := []struct {
+		name, in string
+		secrets  []string
+	}{
+		{"slash in password", "oci://robot:s3cr/et@registry.egi.eu/p/r", []string{"robot", "s3cr"}},
+		{"slash in password, digest", "oci://robot:s3cr/et@registry.egi.eu/p/r" + dg, []string{"robot", "s3cr"}},
+		{"slash in password, harbor", "harbor://robot:pa55/w0rd@registry.egi.eu/p", []string{"robot", "pa55", "w0rd"}},
+		{"at and slash in password", "oci://robot:pa@55/w0rd@registry.egi.eu/p/r:1", []string{"robot", "pa@55", "w0rd"}},
+		{"password like a digest", "oci://robot:x/y" + dg + "@registry.egi.eu/p/r", []string{"robot", "x/y"}},
+		{"no host after it", "oci://robot:pa55/w0rd@", []string{"robot", "pa55", "w0rd"}},
+		{"user only, slash", "oci://r0b/0t@registry.egi.eu/p/r", []string{"r0b", "0t@"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse(tt.in)
+			if err == nil || !strings.Contains(err.Error(), "credentials are not allowed") {
+				t.Fatalf("Parse(%q) = %v, want credentials refused", tt.in, err)
+			}
+			for _, sec := range tt.secrets {
+				if strings.Contains(err.Error(), sec) {
+					t.Errorf("error shows %q: %v", sec, err)
+				}
 			}
 		})
 	}

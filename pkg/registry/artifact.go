@@ -99,7 +99,7 @@ type Classification int
 // The classifications.
 const (
 	IsImage    Classification = iota + 1 // an image: Artifact is filled in
-	IsReferrer                           // an SBOM, signature or other referrer: ignored quietly
+	IsReferrer                           // an SBOM, signature or other referrer (it has a subject): not an image
 	IsRejected                           // breaks a rule of spec §11: reported and skipped
 )
 

@@ -86,10 +86,16 @@ func (c Credential) credentialFunc() auth.CredentialFunc {
 }
 
 // Load resolves a's credential for host (host[:port] as in ociref.Ref.Host).
-// getenv reads REGISTRY_AUTH_FILE when a sets nothing. Errors name the file
-// and the problem, never a secret.
+// getenv reads REGISTRY_AUTH_FILE when a sets nothing; a host that file
+// has no entry for is read anonymously, while a docker_config the source
+// names must hold its host. Errors name the file and the problem, never a
+// secret.
 func (a Auth) Load(host string, getenv func(string) string) (Credential, error) {
 	switch {
+	case a.Password != "" && a.Username == "":
+		// Anonymous access here would hide the mistake until the registry
+		// refused it, or serve a public image in the private one's place.
+		return Credential{}, errors.New("auth: a password without a username")
 	case a.Username != "" && a.Password != "":
 		if a.PasswordFile != "" || a.DockerConfig != "" {
 			return Credential{}, errors.New("auth: an inline password, and a password_file or docker_config")
@@ -116,11 +122,21 @@ func (a Auth) Load(host string, getenv func(string) string) (Credential, error) 
 	}
 	if getenv != nil {
 		if f := getenv(EnvAuthFile); f != "" {
-			return dockerConfig(f, host, EnvAuthFile)
+			// REGISTRY_AUTH_FILE serves every host it names; for the others
+			// access is anonymous, as podman and skopeo read it.
+			c, err := dockerConfig(f, host, EnvAuthFile)
+			if errors.Is(err, errNoEntry) {
+				return Credential{host: host, from: "anonymous (" + EnvAuthFile + " " + f + " has no auths entry for " + host + ")"}, nil
+			}
+			return c, err
 		}
 	}
 	return Credential{host: host, from: "anonymous"}, nil
 }
+
+// errNoEntry is dockerConfig's error when the file holds nothing for the
+// host, neither an auths entry nor a credential helper.
+var errNoEntry = errors.New("no auths entry")
 
 // dockerConfig reads the credential of host from a Docker config file.
 func dockerConfig(path, host, setting string) (Credential, error) {
@@ -148,7 +164,7 @@ func dockerConfig(path, host, setting string) (Credential, error) {
 		if h := helpers.CredHelpers[host]; h != "" || helpers.CredsStore != "" {
 			return Credential{}, fmt.Errorf("auth: %s %s: the credentials of %s are kept by a credential helper; ck runs no helper: put them in the file's auths, or use username and password_file", setting, path, host)
 		}
-		return Credential{}, fmt.Errorf("auth: %s %s: no auths entry for %s", setting, path, host)
+		return Credential{}, fmt.Errorf("auth: %s %s: %w for %s", setting, path, errNoEntry, host)
 	}
 	return Credential{host: host, cred: cred, from: setting + " " + path}, nil
 }

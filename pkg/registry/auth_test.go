@@ -20,6 +20,8 @@ func TestAuthLoad(t *testing.T) {
 	_ = writeFile(docker, `{"auths":{"127.0.0.1:5444":{"auth":"`+b64+`"},"other.example":{"identitytoken":"id-tok"}}}`)
 	helper := dir + "/helper.json"
 	_ = writeFile(helper, `{"auths":{},"credHelpers":{"127.0.0.1:5444":"pass"}}`)
+	otherHost := dir + "/other.json"
+	_ = writeFile(otherHost, `{"auths":{"other.example":{"auth":"`+b64+`"}}}`)
 	broken := dir + "/broken.json"
 	_ = writeFile(broken, `{"auths":{"127.0.0.1:5444":{"auth":"!!notbase64-docker-secret"}}}`)
 
@@ -40,7 +42,16 @@ func TestAuthLoad(t *testing.T) {
 		{"user without file", Auth{Username: "u"}, nil, "", "", "go together"},
 		{"missing file", Auth{Username: "u", PasswordFile: dir + "/nope"}, nil, "", "", "no such file"},
 		{"empty password", Auth{Username: "u", PasswordFile: empty}, nil, "", "", "one line"},
-		{"host not in docker config", Auth{DockerConfig: helper + ".x"}, nil, "", "", "no such file"},
+		{"missing docker config", Auth{DockerConfig: helper + ".x"}, nil, "", "", "no such file"},
+		{"host not in docker config", Auth{DockerConfig: otherHost}, nil, "", "", "no auths entry for 127.0.0.1:5444"},
+		{"host not in REGISTRY_AUTH_FILE: anonymous", Auth{}, map[string]string{EnvAuthFile: otherHost}, "", "", ""},
+		{"REGISTRY_AUTH_FILE missing", Auth{}, map[string]string{EnvAuthFile: dir + "/nope.json"}, "", "", "no such file"},
+		{"REGISTRY_AUTH_FILE helper for the host", Auth{}, map[string]string{EnvAuthFile: helper}, "", "", "credential helper"},
+		{"REGISTRY_AUTH_FILE malformed", Auth{}, map[string]string{EnvAuthFile: broken}, "", "", "malformed"},
+		{"inline password", Auth{Username: "robot$ck", Password: "inline-secret"}, nil, "robot$ck", "inline-secret", ""},
+		{"inline password without username", Auth{Password: "inline-secret"}, nil, "", "", "a password without a username"},
+		{"inline password without username, REGISTRY_AUTH_FILE", Auth{Password: "inline-secret"}, map[string]string{EnvAuthFile: docker}, "", "", "a password without a username"},
+		{"inline password without username, docker config", Auth{Password: "inline-secret", DockerConfig: docker}, nil, "", "", "a password without a username"},
 		{"credential helper", Auth{DockerConfig: helper}, nil, "", "", "credential helper"},
 		{"malformed auth", Auth{DockerConfig: broken}, nil, "", "", "malformed"},
 	}
@@ -51,7 +62,7 @@ func TestAuthLoad(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)
 				}
-				for _, s := range []string{"robot-secret", "docker-secret", b64} {
+				for _, s := range []string{"robot-secret", "docker-secret", "inline-secret", b64} {
 					if strings.Contains(err.Error(), s) {
 						t.Errorf("error shows a secret: %v", err)
 					}

@@ -27,7 +27,11 @@ func HarborAPI(host string) string { return "https://" + host + "/api/v2.0" }
 // harborRepositories lists the repositories of project through Harbor's
 // API at api (e.g. https://registry.egi.eu/api/v2.0), following
 // Link: rel="next" pages on the same origin. Any failure fails the whole
-// listing: a partial list would look like removed repositories.
+// listing: a partial list would look like removed repositories. Harbor
+// pages by offset, so a repository deleted (or pushed) while the pages are
+// read shifts the later pages and drops (or repeats) another one: a count
+// (X-Total-Count) that changes between pages, or a name seen twice, fails
+// the listing too.
 func harborRepositories(ctx context.Context, client *http.Client, api, project string, cred Credential, userAgent string) ([]string, error) {
 	base, err := url.Parse(strings.TrimSuffix(api, "/"))
 	if err != nil || base.Scheme != "https" || base.Host == "" {
@@ -40,7 +44,9 @@ func harborRepositories(ctx context.Context, client *http.Client, api, project s
 	next.RawQuery = q.Encode()
 
 	var names []string
+	seen := map[string]bool{}
 	total := -1
+	const changed = "the project changed while it was being read; try again"
 	for page := 1; next != nil; page++ {
 		if page > harborMaxPages {
 			return nil, fmt.Errorf("harbor project %s: more than %d pages of repositories", project, harborMaxPages)
@@ -79,12 +85,24 @@ func harborRepositories(ctx context.Context, client *http.Client, api, project s
 			if !strings.HasPrefix(r.Name, project+"/") {
 				return nil, fmt.Errorf("harbor project %s: list repositories: repository %q is not in the project", project, r.Name)
 			}
+			if seen[r.Name] {
+				return nil, fmt.Errorf("harbor project %s: list repositories (page %d): repository %q was already on an earlier page: %s", project, page, r.Name, changed)
+			}
+			seen[r.Name] = true
 			names = append(names, r.Name)
 		}
 		if t := resp.Header.Get("X-Total-Count"); t != "" {
-			if n, err := strconv.Atoi(t); err == nil {
-				total = n
+			n, err := strconv.Atoi(t)
+			if err != nil || n < 0 {
+				if len(t) > 32 {
+					t = t[:32] + "…"
+				}
+				return nil, fmt.Errorf("harbor project %s: list repositories (page %d): X-Total-Count %q is not a count", project, page, t)
 			}
+			if total >= 0 && n != total {
+				return nil, fmt.Errorf("harbor project %s: list repositories (page %d): Harbor counts %d repositories (X-Total-Count), %d on an earlier page: %s", project, page, n, total, changed)
+			}
+			total = n
 		}
 		next, err = nextLink(next, resp.Header.Values("Link"))
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -25,6 +26,11 @@ type fakeHarbor struct {
 	failPage int // answer 500 for this page
 	wrongCnt bool
 	foreign  bool // next link to another origin
+	noCount  bool // send no X-Total-Count
+	badCount string
+	// between runs after each page is served: the project changing while
+	// ck reads it.
+	between  func(h *fakeHarbor, page int)
 	requests []string
 }
 
@@ -63,7 +69,15 @@ func (h *fakeHarbor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.wrongCnt {
 		total++
 	}
-	w.Header().Set("X-Total-Count", strconv.Itoa(total))
+	switch {
+	case h.badCount != "":
+		w.Header().Set("X-Total-Count", h.badCount)
+	case !h.noCount:
+		w.Header().Set("X-Total-Count", strconv.Itoa(total))
+	}
+	if h.between != nil {
+		defer h.between(h, page)
+	}
 	if hi < len(h.repos) {
 		next := fmt.Sprintf("%s?page=%d&page_size=%d", want, page+1, size)
 		if h.foreign {
@@ -73,6 +87,18 @@ func (h *fakeHarbor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(out)
+}
+
+func deleteAfterPage1(h *fakeHarbor, page int) {
+	if page == 1 {
+		h.repos = slices.Delete(h.repos, 5, 6)
+	}
+}
+
+func pushAfterPage1(h *fakeHarbor, page int) {
+	if page == 1 {
+		h.repos = slices.Insert(h.repos, 0, "vo.example/aaa-new")
+	}
 }
 
 func harborRepos(n int) []string {
@@ -103,6 +129,16 @@ func TestHarborRepositories(t *testing.T) {
 		{"count disagrees", &fakeHarbor{project: "vo.example", repos: harborRepos(3), wrongCnt: true}, Credential{}, 0, "Harbor counts 5"},
 		{"next page elsewhere", &fakeHarbor{project: "vo.example", repos: harborRepos(230), foreign: true}, Credential{}, 0, "another origin"},
 		{"no such project", &fakeHarbor{project: "other", repos: harborRepos(3)}, Credential{}, 0, "HTTP 404"},
+		// Page 2 starts one further on: repo100 would be silently dropped
+		// while the last page's count matches the names read.
+		{"deleted between pages", &fakeHarbor{project: "vo.example", repos: harborRepos(230), between: deleteAfterPage1},
+			Credential{}, 0, "Harbor counts 230 repositories (X-Total-Count), 231 on an earlier page: the project changed while it was being read; try again"},
+		{"pushed between pages", &fakeHarbor{project: "vo.example", repos: harborRepos(230), between: pushAfterPage1},
+			Credential{}, 0, "the project changed while it was being read; try again"},
+		{"pushed between pages, no count", &fakeHarbor{project: "vo.example", repos: harborRepos(230), between: pushAfterPage1, noCount: true},
+			Credential{}, 0, `repository "vo.example/repo099" was already on an earlier page: the project changed`},
+		{"no count", &fakeHarbor{project: "vo.example", repos: harborRepos(230), noCount: true}, Credential{}, 231, ""},
+		{"count not a number", &fakeHarbor{project: "vo.example", repos: harborRepos(3), badCount: "many"}, Credential{}, 0, `X-Total-Count "many" is not a count`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -59,7 +59,7 @@ type Listing struct {
 	Artifacts []Artifact // the images, by repository then tag
 	Skipped   []Skip     // artifacts that break spec §11's rules, by repository then tag
 	// Unselected counts the tags the tag pattern left out; Referrers the
-	// SBOMs, signatures and referrers-tag-schema tags ignored.
+	// referrers-tag-schema tags (of SBOMs and signatures) ignored.
 	Unselected, Referrers int
 }
 
@@ -97,22 +97,7 @@ func Read(ctx context.Context, ref ociref.Ref, opts Options) (*Listing, error) {
 			return nil, err
 		}
 	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(cmp.Or(opts.Parallel, defaultParallel))
-	for _, name := range repos {
-		repo, err := r.repository(name)
-		if err != nil {
-			return nil, err
-		}
-		refs, err := r.selected(gctx, repo)
-		if err != nil {
-			return nil, err
-		}
-		for _, tagOrDigest := range refs {
-			g.Go(func() error { return r.manifest(gctx, repo, name, tagOrDigest) })
-		}
-	}
-	if err := g.Wait(); err != nil {
+	if err := r.readAll(ctx, repos); err != nil {
 		return nil, err
 	}
 	l := r.out
@@ -123,6 +108,63 @@ func Read(ctx context.Context, ref ociref.Ref, opts Options) (*Listing, error) {
 		return cmp.Or(cmp.Compare(a.Repository, b.Repository), cmp.Compare(a.Tag, b.Tag))
 	})
 	return l, nil
+}
+
+// readAll lists the tags of every repository and reads the selected
+// manifests, each step bounded by opts.Parallel. The first failure cancels
+// the rest, and readAll returns only once every goroutine it started has
+// returned, with that first failure (not the cancellations it caused).
+func (r *reader) readAll(ctx context.Context, names []string) error {
+	repos := make([]*remote.Repository, len(names))
+	for i, name := range names {
+		repo, err := r.repository(name)
+		if err != nil {
+			return err
+		}
+		repos[i] = repo
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		once  sync.Once
+		first error
+	)
+	fail := func(err error) error {
+		once.Do(func() { first = err; cancel() })
+		return err
+	}
+	// Two groups: a tag lister waiting for a manifest slot must not hold
+	// the slot a manifest reader needs.
+	n := cmp.Or(r.opts.Parallel, defaultParallel)
+	var tags, manifests errgroup.Group
+	tags.SetLimit(n)
+	manifests.SetLimit(n)
+	for i, repo := range repos {
+		tags.Go(func() error {
+			refs, err := r.selected(ctx, repo)
+			if err != nil {
+				return fail(err)
+			}
+			for _, tagOrDigest := range refs {
+				if ctx.Err() != nil {
+					return nil
+				}
+				manifests.Go(func() error {
+					if err := r.manifest(ctx, repo, names[i], tagOrDigest); err != nil {
+						return fail(err)
+					}
+					return nil
+				})
+			}
+			return nil
+		})
+	}
+	_ = tags.Wait() // every manifests.Go call has been made
+	_ = manifests.Wait()
+	if first == nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return first
 }
 
 // reader holds what one Read shares between its goroutines.
@@ -211,9 +253,11 @@ func (r *reader) manifest(ctx context.Context, repo *remote.Repository, name, ta
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	switch class {
-	case IsReferrer:
-		r.out.Referrers++
-	case IsRejected:
+	case IsReferrer, IsRejected:
+		// Only referrers-tag-schema tags are referrers to count and
+		// forget; those are never read. A selected tag (or the subscribed
+		// tag or digest) on an SBOM or signature is a skip, so that the
+		// image the tag held before is kept, not retired as removed.
 		r.out.Skipped = append(r.out.Skipped, Skip{Repository: name, Tag: tag, ManifestDigest: got, Reason: why})
 	default:
 		a.Repository, a.Tag, a.ManifestDigest = name, tag, got

@@ -108,6 +108,35 @@ func TestReadEGIRepository(t *testing.T) {
 	_ = project
 }
 
+// A selected tag moved onto an SBOM (a manifest with a subject) is a skip,
+// not a referrer: the image the tag named before is kept, not retired as
+// removed. Only the referrers-tag-schema tag counts as a referrer.
+func TestReadSubjectOnSelectedTag(t *testing.T) {
+	reg := registrytest.Setup(t).Anon
+	a := reg.Push(t, registrytest.Spec{SBOM: true})
+	reg.Oras(t, t.TempDir(), "tag", reg.Host+"/"+a.Repo+"@"+a.SBOM, "24.04")
+
+	for _, src := range []string{"oci://" + reg.Host + "/" + a.Repo, "oci://" + reg.Host + "/" + a.Repo + ":24.04"} {
+		l, err := read(t, reg, src, registry.Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		if len(l.Artifacts) != 0 || len(l.Skipped) != 1 {
+			t.Fatalf("%s: artifacts %+v, skipped %+v; want only 24.04 skipped", src, l.Artifacts, l.Skipped)
+		}
+		if s := l.Skipped[0]; s.Tag != "24.04" || s.ManifestDigest != a.SBOM || !strings.Contains(s.Reason, "subject") {
+			t.Errorf("%s: skipped %+v", src, s)
+		}
+		if got := l.List().Skipped[0].ID; got != reg.Host+"/"+a.Repo+":24.04" {
+			t.Errorf("%s: skipped id %q: the 24.04 image would not be kept", src, got)
+		}
+	}
+	l, _ := read(t, reg, "oci://"+reg.Host+"/"+a.Repo, registry.Options{})
+	if l.Referrers != 1 || l.Unselected != 1 {
+		t.Errorf("referrers %d, unselected %d; want 1 (the sha256-… tag) and 1", l.Referrers, l.Unselected)
+	}
+}
+
 func TestReadTagAndDigest(t *testing.T) {
 	reg := registrytest.Setup(t).Anon
 	a := reg.Push(t, registrytest.Spec{})

@@ -18,6 +18,10 @@ import (
 type Config struct {
 	Cloud       string // clouds.yaml entry; "" = $OS_CLOUD
 	MappingFile string
+	// MappingFileIsDefault says MappingFile is ck's default path, not one
+	// the operator named: only then may it be missing when just guessed
+	// VOs would read it (a registry-only site without a mapping file).
+	MappingFileIsDefault bool
 	// DefaultProject (id or name) receives lists without ad:vo and, when
 	// set, lists of unmapped VOs; "" means the clouds.yaml project, for
 	// lists without ad:vo only.
@@ -105,8 +109,9 @@ func Observe(ctx context.Context, cfg Config, lists []plan.ListInput) (*State, e
 	var m mapping.Mapping
 	if slices.ContainsFunc(lists, func(in plan.ListInput) bool { return planned(in) && in.List.VO != "" }) {
 		// A registry source's guessed VO does not need the file: without
-		// one, its images go to the default project.
-		guessesOnly := !slices.ContainsFunc(lists, func(in plan.ListInput) bool { return planned(in) && in.List.VO != "" && !in.VOGuess })
+		// one, its images go to the default project. A file the operator
+		// named is needed all the same: its absence is a mistake.
+		guessesOnly := cfg.MappingFileIsDefault && !slices.ContainsFunc(lists, func(in plan.ListInput) bool { return planned(in) && in.List.VO != "" && !in.VOGuess })
 		if m, err = readMapping(cfg.MappingFile); err != nil && !(guessesOnly && errors.Is(err, fs.ErrNotExist)) {
 			return nil, &ConfigError{Flag: "--mapping-file", Err: err}
 		}
@@ -191,6 +196,9 @@ func Observe(ctx context.Context, cfg Config, lists []plan.ListInput) (*State, e
 			st.Lists[i].Reason = route.Skip
 		}
 	}
+	if members {
+		st.Lists = mergeMembers(st.Lists)
+	}
 
 	for id := range managed {
 		st.Managed = append(st.Managed, id)
@@ -216,6 +224,40 @@ func Observe(ctx context.Context, cfg Config, lists []plan.ListInput) (*State, e
 	st.Conns = r.conns
 	st.SealKey = base.SealKey()
 	return st, nil
+}
+
+// mergeMembers makes one input of the inputs of --share-mode members that
+// one source gave for several VOs (its vos) and that routing sent to the
+// same project: one shared copy whose members are all those VOs' projects.
+// The planner keeps only the first input of a list in a project, so
+// without this every VO but the first would lose its membership. The
+// merged input is the first one, at its place, with the sorted union of
+// the members. Inputs that were not read, failed in routing, or lose their
+// members (DropMembers) are left as they are.
+func mergeMembers(lists []plan.ListInput) []plan.ListInput {
+	type key struct {
+		source, project string
+		status          plan.ListStatus
+	}
+	first := map[key]int{} // index in out
+	out := make([]plan.ListInput, 0, len(lists))
+	for _, in := range lists {
+		if !planned(in) || in.Project == "" || in.DropMembers {
+			out = append(out, in)
+			continue
+		}
+		k := key{in.Source, in.Project, in.Status}
+		i, seen := first[k]
+		if !seen {
+			first[k] = len(out)
+			out = append(out, in)
+			continue
+		}
+		union := slices.Concat(out[i].Members, in.Members)
+		slices.Sort(union)
+		out[i].Members = slices.Compact(union)
+	}
+	return out
 }
 
 // observeMembers reads the members of ck's current shared images: one

@@ -178,6 +178,8 @@ func Compute(ctx context.Context, opts *Options) (*Computed, error) {
 		Timeout:   max(f.Globals.Timeout, 30*time.Second),
 		Adopt:     opts.Adopt,
 		ShareMode: shareMode,
+		// Only ck's default mapping file may be missing (see site.Config).
+		MappingFileIsDefault: f.Globals.MappingFile == cmdutil.DefaultMappingFile,
 	}, inputs)
 	var cfgErr *site.ConfigError
 	switch {

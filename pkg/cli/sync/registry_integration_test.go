@@ -16,6 +16,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ck-sync/ck/pkg/cli/cmdutil"
 	"github.com/ck-sync/ck/pkg/glance"
 	"github.com/ck-sync/ck/pkg/glance/glancetest"
 	"github.com/ck-sync/ck/pkg/plan"
@@ -515,4 +516,40 @@ func (fx *regFixture) currentBut(t *testing.T, imageID string, not ...string) gl
 		t.Fatalf("image %s: %d current Glance images besides %v, want 1", imageID, len(cur), not)
 	}
 	return cur[0]
+}
+
+// A registry source without vos takes its registry project's name as its
+// VO when the mapping file has it, else goes to the default project. Only
+// ck's default mapping file may then be missing (a registry-only site
+// without one); a mapping file the operator named must exist.
+func TestRegistryGuessedVOMappingFile(t *testing.T) {
+	if _, err := os.Stat(cmdutil.DefaultMappingFile); err == nil {
+		t.Skipf("%s exists on this machine", cmdutil.DefaultMappingFile)
+	}
+	reg := registrytest.Setup(t).Anon
+	fx := newRegFixture(t, reg)
+	a := reg.Push(t, registrytest.Spec{})
+	src := "oci://" + reg.Host + "/" + a.Repo
+	args := fx.subscribe(t, []string{src}, "  - url: "+src+"\n")
+	diff := func(t *testing.T, mappingFile string) (result, *plan.Plan) {
+		t.Helper()
+		r := fx.run(t, "diff", append(append([]string{"-o", "json"}, args...), "--mapping-file", mappingFile)...)
+		var p plan.Plan
+		if r.code == 0 {
+			if err := json.Unmarshal([]byte(r.stdout), &p); err != nil {
+				t.Fatalf("%v: %s", err, r)
+			}
+		}
+		return r, &p
+	}
+	for _, m := range []string{fx.mapping, cmdutil.DefaultMappingFile} {
+		r, p := diff(t, m)
+		if r.code != 0 || len(p.Changes) != 1 || p.Changes[0].Action != plan.ActionCreate || p.Changes[0].Project != fx.env.ProjectCK {
+			t.Errorf("--mapping-file %s: want one image created in the default project %s: %s", m, fx.env.ProjectCK, r)
+		}
+	}
+	missing := filepath.Join(fx.dir, "missing.json")
+	if r, _ := diff(t, missing); r.code != cmdutil.ExitError || !strings.Contains(r.stderr, "--mapping-file") || !strings.Contains(r.stderr, "missing.json") {
+		t.Errorf("named mapping file missing: want a usage error naming it: %s", r)
+	}
 }

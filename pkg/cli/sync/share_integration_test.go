@@ -15,6 +15,7 @@ import (
 	"github.com/ck-sync/ck/pkg/glance"
 	"github.com/ck-sync/ck/pkg/glance/glancetest"
 	"github.com/ck-sync/ck/pkg/plan"
+	"github.com/ck-sync/ck/pkg/registry/registrytest"
 )
 
 func TestIntegrationShareMembers(t *testing.T) {
@@ -197,4 +198,46 @@ func TestIntegrationShareMembers(t *testing.T) {
 			t.Errorf("unknown project: exit %d, want 3 naming it; stdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 		}
 	})
+}
+
+// One source for two VOs (a registry source's vos) under --share-mode
+// members: one shared copy whose members are both VOs' projects, and the
+// next run changes nothing (it once kept only the first VO, so the second
+// was never shared, or was unshared if it was).
+func TestIntegrationShareMembersOneSourceTwoVOs(t *testing.T) {
+	reg := registrytest.Setup(t).Anon
+	fx := newRegFixture(t, reg)
+	a := reg.Push(t, registrytest.Spec{})
+	src := "oci://" + reg.Host + "/" + a.Repo
+	id := reg.Host + "/" + a.Repo + ":24.04"
+	args := fx.subscribe(t, []string{src}, "  - url: "+src+"\n    vos: [beta.vo, alpha.vo]\n")
+
+	r := fx.sync(t, args, "--share-mode", "members")
+	if r.code != 0 {
+		t.Fatalf("sync: %s", r)
+	}
+	img := fx.current(t, id)
+	if img.Owner != fx.env.ProjectCK || img.Visibility != "shared" {
+		t.Fatalf("image owner %s visibility %s, want one shared copy in %s", img.Owner, img.Visibility, fx.env.ProjectCK)
+	}
+	ms, err := fx.env.CK.ListMembers(fx.ctx, img.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range ms {
+		got = append(got, m.ProjectID+":"+m.Status)
+	}
+	slices.Sort(got)
+	want := []string{fx.env.ProjectVOAlpha + ":accepted", fx.env.ProjectVOBeta + ":accepted"}
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("members %q, want %q", got, want)
+	}
+	if n := len(fx.byImageID(t)[id]); n != 1 {
+		t.Errorf("%d images of %s, want one shared copy", n, id)
+	}
+	if r := fx.sync(t, args, "--share-mode", "members"); r.code != 0 || !strings.Contains(r.stdout, `"changes":[]`) {
+		t.Errorf("second sync is not a no-op: %s", r)
+	}
 }
