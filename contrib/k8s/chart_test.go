@@ -283,7 +283,7 @@ func loadSiteConfig(t *testing.T, site, body string) *cmdutil.Globals {
 	if err := fs.Parse([]string{"--config", path, "--site", site}); err != nil {
 		t.Fatal(err)
 	}
-	if err := cmdutil.ApplyEnvAndConfig(fs, g, func(string) string { return "" }); err != nil {
+	if err := cmdutil.ApplyEnvAndConfig(fs, nil, nil, g, func(string) string { return "" }); err != nil {
 		t.Fatalf("%s: ck refuses its site.yaml: %v\n%s", site, err, body)
 	}
 	if err := g.Validate(); err != nil {

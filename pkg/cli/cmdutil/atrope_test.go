@@ -31,7 +31,7 @@ func loadAtropeConfig(t *testing.T, sources, config string, args ...string) (*Gl
 	if err := fs.Parse(argv); err != nil {
 		t.Fatal(err)
 	}
-	return g, ApplyEnvAndConfig(fs, g, func(string) string { return "" })
+	return g, ApplyEnvAndConfig(fs, nil, nil, g, func(string) string { return "" })
 }
 
 func TestAtropeSourcesBecomeSubscriptions(t *testing.T) {

@@ -92,7 +92,13 @@ func EnvName(flag string) string {
 
 // ApplyEnvAndConfig fills every flag the user did not set on the command
 // line, first from CK_* variables, then from the --config file.
-func ApplyEnvAndConfig(fs *pflag.FlagSet, g *Globals, getenv func(string) string) error {
+//
+// The command's own settings (local: --name-prefix, --share-mode,
+// --convert-to, …) come from the same places, so that one file holds a
+// site's whole configuration; known says which names are such settings of
+// some ck command, so that a file shared by sync and prune is not refused
+// for a key only one of them takes.
+func ApplyEnvAndConfig(fs, local *pflag.FlagSet, known func(string) bool, g *Globals, getenv func(string) string) error {
 	if !fs.Changed("config") {
 		if v := getenv(EnvName("config")); v != "" {
 			g.Config = v
@@ -105,13 +111,13 @@ func ApplyEnvAndConfig(fs *pflag.FlagSet, g *Globals, getenv func(string) string
 			return err
 		}
 		for key := range file {
-			if fs.Lookup(key) == nil || key == "config" {
-				return &UsageError{Flag: "--config", Reason: fmt.Sprintf("%s: unknown key %q (keys are global flag names, and lists)", g.Config, key)}
+			if (fs.Lookup(key) == nil && (known == nil || !known(key))) || key == "config" {
+				return &UsageError{Flag: "--config", Reason: fmt.Sprintf("%s: unknown key %q (keys are flag names of ck's commands, and lists)", g.Config, key)}
 			}
 		}
 	}
 	var err error
-	fs.VisitAll(func(f *pflag.Flag) {
+	apply := func(f *pflag.Flag) {
 		if err != nil || f.Changed || f.Name == "config" {
 			return
 		}
@@ -126,7 +132,15 @@ func ApplyEnvAndConfig(fs *pflag.FlagSet, g *Globals, getenv func(string) string
 				err = &UsageError{Flag: "--config", Reason: fmt.Sprintf("%s: key %s: %v", g.Config, f.Name, e)}
 			}
 		}
-	})
+	}
+	fs.VisitAll(apply)
+	if local != nil {
+		local.VisitAll(func(f *pflag.Flag) {
+			if known == nil || known(f.Name) {
+				apply(f)
+			}
+		})
+	}
 	if err == nil && g.AtropeSources != "" {
 		err = g.loadAtrope()
 	}

@@ -42,7 +42,7 @@ func TestPrecedence(t *testing.T) {
 				t.Fatal(err)
 			}
 			getenv := func(k string) string { return tt.env[k] }
-			if err := ApplyEnvAndConfig(fs, g, getenv); err != nil {
+			if err := ApplyEnvAndConfig(fs, nil, nil, g, getenv); err != nil {
 				t.Fatal(err)
 			}
 			if g.CADir != tt.wantCA || g.Tag != tt.wantTag || g.Parallel != tt.wantPar || g.Timeout != tt.wantTime {
@@ -60,7 +60,7 @@ func TestConfigPins(t *testing.T) {
 	g := &Globals{}
 	BindGlobals(fs, g)
 	fs.Parse([]string{"--config", cfg})
-	if err := ApplyEnvAndConfig(fs, g, func(string) string { return "" }); err != nil {
+	if err := ApplyEnvAndConfig(fs, nil, nil, g, func(string) string { return "" }); err != nil {
 		t.Fatal(err)
 	}
 	want := ListEntry{URL: "https://example.org/a.list", EndorserDN: "/CN=a", EndorserCA: "/CN=ca", ListID: "abc", key: "https://example.org/a.list"}
@@ -95,7 +95,7 @@ func TestConfigAndEnvErrors(t *testing.T) {
 			g := &Globals{}
 			BindGlobals(fs, g)
 			fs.Parse(tt.args)
-			err := ApplyEnvAndConfig(fs, g, func(k string) string { return tt.env[k] })
+			err := ApplyEnvAndConfig(fs, nil, nil, g, func(k string) string { return tt.env[k] })
 			var ue *UsageError
 			if !errors.As(err, &ue) || ue.Flag != tt.wantFlag {
 				t.Fatalf("err = %v, want a UsageError for %s", err, tt.wantFlag)
@@ -164,7 +164,7 @@ func TestConfigConvertTo(t *testing.T) {
 			g := &Globals{}
 			BindGlobals(fs, g)
 			fs.Parse([]string{"--config", cfg})
-			err := ApplyEnvAndConfig(fs, g, func(string) string { return "" })
+			err := ApplyEnvAndConfig(fs, nil, nil, g, func(string) string { return "" })
 			if (err == nil) != tt.ok {
 				t.Fatalf("err = %v, want ok=%v", err, tt.ok)
 			}
@@ -201,7 +201,7 @@ func TestSiteSources(t *testing.T) {
 			if err := fs.Parse(tt.args); err != nil {
 				t.Fatal(err)
 			}
-			if err := ApplyEnvAndConfig(fs, g, func(k string) string { return tt.env[k] }); err != nil {
+			if err := ApplyEnvAndConfig(fs, nil, nil, g, func(k string) string { return tt.env[k] }); err != nil {
 				t.Fatal(err)
 			}
 			if g.Site != tt.want {
@@ -223,7 +223,7 @@ func TestExampleConfigs(t *testing.T) {
 			if err := fs.Parse([]string{"--config", path}); err != nil {
 				t.Fatal(err)
 			}
-			if err := ApplyEnvAndConfig(fs, g, func(string) string { return "" }); err != nil {
+			if err := ApplyEnvAndConfig(fs, nil, nil, g, func(string) string { return "" }); err != nil {
 				t.Fatal(err)
 			}
 			if err := g.Validate(); err != nil {

@@ -29,7 +29,7 @@ func loadConfig(t *testing.T, body string) (*Globals, error) {
 	if err := fs.Parse([]string{"--config", cfg}); err != nil {
 		t.Fatal(err)
 	}
-	return g, ApplyEnvAndConfig(fs, g, func(string) string { return "" })
+	return g, ApplyEnvAndConfig(fs, nil, nil, g, func(string) string { return "" })
 }
 
 func TestListEntriesConfigErrors(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/ck-sync/ck/pkg/cli/cmdutil"
 	"github.com/ck-sync/ck/pkg/cli/diff"
@@ -45,7 +46,7 @@ precedence is flag > environment > file > default.
 			if isCompletion(cmd) {
 				return nil
 			}
-			if err := cmdutil.ApplyEnvAndConfig(cmd.Root().PersistentFlags(), f.Globals, f.Getenv); err != nil {
+			if err := cmdutil.ApplyEnvAndConfig(cmd.Root().PersistentFlags(), cmd.LocalNonPersistentFlags(), settings(cmd.Root()), f.Globals, f.Getenv); err != nil {
 				return err
 			}
 			if err := f.Globals.Validate(); err != nil {
@@ -172,4 +173,22 @@ func signalOf(ctx context.Context) os.Signal {
 		return *h
 	}
 	return nil
+}
+
+// perRun are command flags that say what one invocation does, not how a
+// site is set up: never taken from CK_* variables or the config file.
+var perRun = map[string]bool{"plan": true, "out": true, "save": true, "dry-run": true, "exit-code": true, "help": true}
+
+// settings reports whether name is a setting of some ck command (a local
+// flag that is not perRun), which CK_<NAME> and the config file may set.
+func settings(root *cobra.Command) func(string) bool {
+	names := map[string]bool{}
+	for _, c := range root.Commands() {
+		c.LocalNonPersistentFlags().VisitAll(func(f *pflag.Flag) {
+			if !perRun[f.Name] && !f.Hidden {
+				names[f.Name] = true
+			}
+		})
+	}
+	return func(name string) bool { return names[name] }
 }

@@ -116,3 +116,40 @@ func TestCompletionsUpToDate(t *testing.T) {
 		})
 	}
 }
+
+// A command's own settings (--share-mode, --visibility, --convert-to, …)
+// come from CK_<NAME> and the config file too, so that one site file holds
+// a site's whole configuration; per-invocation flags (--dry-run, --plan,
+// --out, …) do not.
+func TestCommandSettingsFromEnvAndConfig(t *testing.T) {
+	dir := t.TempDir()
+	write := func(body string) string {
+		p := filepath.Join(dir, "site.yaml")
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	tests := []struct {
+		name string
+		env  map[string]string
+		cfg  string
+		want string
+	}{
+		{"config sets a command setting (and accepts one of another command)", nil, "convert-to: raw\nshare-mode: sideways\n", `--share-mode: must be copies or members, not "sideways"`},
+		{"environment sets a command setting", map[string]string{"CK_VISIBILITY": "everyone"}, "", `--visibility: must be private, shared, community or public, not "everyone"`},
+		{"per-invocation flags are not settings", nil, "dry-run: true\n", `unknown key "dry-run"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := []string{"diff"}
+			if tt.cfg != "" {
+				args = append(args, "--config", write(tt.cfg))
+			}
+			code, _, stderr := run(t, tt.env, args...)
+			if code != cmdutil.ExitError || !strings.Contains(stderr, tt.want) {
+				t.Fatalf("exit %d, stderr %q, want %q", code, stderr, tt.want)
+			}
+		})
+	}
+}

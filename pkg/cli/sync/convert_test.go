@@ -34,7 +34,7 @@ func TestConvertByListMatchesEverySpelling(t *testing.T) {
 	if err := fs.Parse([]string{"--config", cfg}); err != nil {
 		t.Fatal(err)
 	}
-	if err := cmdutil.ApplyEnvAndConfig(fs, g, func(string) string { return "" }); err != nil {
+	if err := cmdutil.ApplyEnvAndConfig(fs, nil, nil, g, func(string) string { return "" }); err != nil {
 		t.Fatal(err)
 	}
 	p := &plan.Plan{Changes: []plan.Change{
