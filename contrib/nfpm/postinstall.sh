@@ -3,6 +3,12 @@
 # ck needs clouds.yaml, the lists and the mapping first (see the README).
 set -e
 install -d -o ck -g ck -m 0755 /var/lib/ck /var/lib/ck/metrics
+# The key of ck's seals (--seal-key-file in the units): made once, kept on
+# upgrade; a new key costs one proving download of every sealed image.
+if [ ! -e /var/lib/ck/seal.key ]; then
+	(umask 077 && head -c 32 /dev/urandom >/var/lib/ck/seal.key)
+	chown ck:ck /var/lib/ck/seal.key
+fi
 if [ -d /run/systemd/system ]; then
 	systemctl daemon-reload >/dev/null 2>&1 || true
 	# On upgrade, a timer that was enabled picks up the new units.

@@ -146,6 +146,13 @@ func TestIntegrationSiteUnits(t *testing.T) {
 	lists := fx.Subscribe(t, l)
 	root := t.TempDir()
 	a, b := site{"site-a", root}, site{"site-b", root}
+	// The seal key the package's postinst makes.
+	if err := os.MkdirAll(filepath.Join(root, "var/lib/ck"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "var/lib/ck/seal.key"), []byte(strings.Repeat("k", 32)), 0o600); err != nil {
+		t.Fatal(err)
+	}
 
 	run := func(t *testing.T, args []string, wantCode int) (stdout, stderr string) {
 		t.Helper()

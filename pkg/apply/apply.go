@@ -7,8 +7,12 @@ package apply
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"log/slog"
 	"maps"
@@ -329,28 +333,36 @@ func (o Options) prove(ctx context.Context, g Glance, c plan.Change) (newID stri
 	if err != nil {
 		return "", 0, fmt.Errorf("read image %s: %w", c.GlanceImageID, err)
 	}
+	// What ck would have stored is the source in the image's own disk
+	// format (converted if that is what ck did then, whatever the
+	// settings say now), hashed as Glance hashed it.
+	h, ok := newHash(img.HashAlgo)
+	if !ok {
+		return "", 0, fmt.Errorf("image %s: Glance hashed it with %q: ck can compare sha512 and sha256 only", c.GlanceImageID, img.HashAlgo)
+	}
 	var stored, source string
 	var size int64
-	_, n, err = o.stream(ctx, c, fmt.Sprintf("%s: proving %s", c.Desired.Name, c.GlanceImageID), func(s *staged) (string, error) {
-		h := newSent(s.p.r)
-		if _, err := io.Copy(io.Discard, h); err != nil {
+	opts := streamOptions{label: fmt.Sprintf("%s: proving %s", c.Desired.Name, c.GlanceImageID), target: img.DiskFormat}
+	_, n, err = o.stream(ctx, c, opts, func(s *staged) (string, error) {
+		w := &seenWriter{w: h, see: func(p []byte) { size += int64(len(p)) }}
+		if _, err := io.Copy(w, s.p.r); err != nil {
 			return "", err
 		}
 		var err error
 		if source, err = s.source(); err != nil {
 			return "", err
 		}
-		stored, size = h.sum(), h.n.Load()
+		stored = hex.EncodeToString(h.Sum(nil))
 		return "", nil
 	})
 	if err != nil {
 		return "", n, err
 	}
-	if !strings.EqualFold(img.HashAlgo, "sha512") || !strings.EqualFold(img.HashValue, stored) || img.Size != size {
+	if !strings.EqualFold(img.HashValue, stored) || img.Size != size {
 		o.Logger.Warn("not proven: the image holds other bytes than its source; it is left alone and the source uploaded as a new image",
 			"list", c.ListID, "image", c.ImageID, "glance_id", c.GlanceImageID,
 			"observed", fmt.Sprintf("%s %s, %d bytes", img.HashAlgo, img.HashValue, img.Size),
-			"expected", fmt.Sprintf("sha512 %s, %d bytes", stored, size))
+			"expected", fmt.Sprintf("%s %s, %d bytes", img.HashAlgo, stored, size))
 		create := c
 		create.Action, create.GlanceImageID, create.Patch, create.Prove = plan.ActionCreate, "", nil, false
 		id, m, err := o.transfer(ctx, g, create)
@@ -388,4 +400,16 @@ func patched(img glance.Image, ops []plan.PatchOp) glance.Image {
 		}
 	}
 	return img
+}
+
+// newHash returns a hash of one of the algorithms Glance may use for
+// os_hash_value that ck can compute.
+func newHash(algo string) (hash.Hash, bool) {
+	switch strings.ToLower(algo) {
+	case "sha512":
+		return sha512.New(), true
+	case "sha256":
+		return sha256.New(), true
+	}
+	return nil, false
 }

@@ -60,11 +60,21 @@ type staged struct {
 	source func() (string, error)
 }
 
+// streamOptions say what stream readies the bytes for.
+type streamOptions struct {
+	label string // of the progress bar
+	// target is the disk format the bytes must be in: the disk is
+	// converted to it when it is in another; "" converts nothing.
+	target string
+	// upload: the bytes go to Glance by o.Method (checked before any
+	// conversion); otherwise they are only hashed (a proof).
+	upload bool
+}
+
 // stream downloads c.Desired, verifying it on the way, readies the bytes
-// that go to Glance (unpacked, and converted when --convert-to or the
-// list's convert_to asks) and hands them to sink, under a progress bar
-// labelled label. It returns what sink returns and the bytes downloaded.
-func (o Options) stream(ctx context.Context, c plan.Change, label string, sink func(*staged) (string, error)) (id string, n int64, err error) {
+// (unpacked, and converted to opts.target) and hands them to sink. It
+// returns what sink returns and the bytes downloaded.
+func (o Options) stream(ctx context.Context, c plan.Change, opts streamOptions, sink func(*staged) (string, error)) (id string, n int64, err error) {
 	d := c.Desired
 	if d == nil {
 		return "", 0, errors.New("plan change has no desired image")
@@ -87,7 +97,7 @@ func (o Options) stream(ctx context.Context, c plan.Change, label string, sink f
 	// two overlap on separate cores instead of taking turns.
 	body = transfer.ReadAhead(body, abort, 8, 256<<10)
 	defer body.Close()
-	t := o.Progress.Start(c.Project+"/"+c.ImageID, label, d.Size)
+	t := o.Progress.Start(c.Project+"/"+c.ImageID, opts.label, d.Size)
 	defer func() { t.Done(err) }()
 	downloaded := &counter{r: body, t: t}
 
@@ -101,7 +111,7 @@ func (o Options) stream(ctx context.Context, c plan.Change, label string, sink f
 	if f.Problem != "" {
 		return "", downloaded.n.Load(), fmt.Errorf("%s: %s (%s): not uploaded", name, f.Problem, disk.Source())
 	}
-	target := o.convertTarget(c)
+	target := opts.target
 	convert := target != "" && f.DiskFormat != target && f.Name != "iso"
 
 	// disk.Reader rather than disk, whose embedding hides the reader's
@@ -112,8 +122,10 @@ func (o Options) stream(ctx context.Context, c plan.Change, label string, sink f
 		s.p.vsize = d.Size
 	}
 	if convert {
-		if err := o.uploadable(s); err != nil {
-			return "", downloaded.n.Load(), err
+		if opts.upload {
+			if err := o.uploadable(s); err != nil {
+				return "", downloaded.n.Load(), err
+			}
 		}
 		conv, err := transfer.Convert(ctx, disk, transfer.ConvertOptions{
 			Target: target, QemuImg: transfer.QemuImg{Path: o.QemuImg}, WorkDir: o.WorkDir, Name: name, SourceSize: d.Size,
@@ -147,7 +159,8 @@ func (o Options) transfer(ctx context.Context, g Glance, c plan.Change) (string,
 		project = n
 	}
 	label := fmt.Sprintf("%s → %s", c.Desired.Name, project)
-	return o.stream(ctx, c, label, func(s *staged) (string, error) { return o.upload(ctx, g, c, s) })
+	opts := streamOptions{label: label, target: o.convertTarget(c), upload: true}
+	return o.stream(ctx, c, opts, func(s *staged) (string, error) { return o.upload(ctx, g, c, s) })
 }
 
 // uploadable refuses what the upload method cannot store as ck would.
@@ -186,6 +199,13 @@ func (o Options) upload(ctx context.Context, g Glance, c plan.Change, s *staged)
 			id = ""
 		}
 	}()
+	if mark := plan.UnverifiedMark(o.SealKey, img); mark != "" {
+		// Should ck be killed before it verifies the bytes, prune can
+		// tell this upload from a member's image with ck's marks.
+		if _, err := g.UpdateImage(ctx, img.ID, []glance.Patch{{Op: glance.OpReplace, Path: "/" + plan.PropUnverified, Value: mark}}); err != nil {
+			return img.ID, fmt.Errorf("mark the upload: %w", err)
+		}
+	}
 
 	// The bytes sent need a hash of their own only when they are not the
 	// download's: the list's sha512, verified on the way, covers those.

@@ -146,6 +146,9 @@ func parseSource(name string, node *yaml.Node, defaults map[string]*yaml.Node) (
 		f = merged
 	}
 	for _, k := range sortedKeys(f) {
+		if k == "token" && s.Kind == KindHarbor {
+			return Source{}, fmt.Errorf("%s: token: atrope sends it as a raw Authorization header; give the robot account as auth_user and auth_password", where)
+		}
 		if why, no := refused[k]; no {
 			return Source{}, fmt.Errorf("%s: %s: %s", where, k, why)
 		}

@@ -381,3 +381,32 @@ func TestConnectErrors(t *testing.T) {
 		})
 	}
 }
+
+// Glance answers 400 "No image found with ID" when the marker of a page
+// (the last image of the previous one) was deleted in between; ck lists
+// again rather than fail the run. A real Glance cannot be made to delete
+// an image between two pages of one listing on demand.
+func TestListImagesMarkerDeleted(t *testing.T) {
+	var calls int
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		q := r.URL.Query()
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case q.Get("marker") == "b" && calls < 3:
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprint(w, `<html><body><h1>400 Bad Request</h1>No image found with ID b</body></html>`)
+		case q.Get("os_hidden") == "false" && q.Get("marker") == "":
+			fmt.Fprint(w, `{"images":[{"id":"a","status":"active"},{"id":"b","status":"active"}],"next":"/v2/images?os_hidden=false&limit=2&marker=b"}`)
+		case q.Get("os_hidden") == "false":
+			fmt.Fprint(w, `{"images":[{"id":"c","status":"active"}]}`)
+		default:
+			fmt.Fprint(w, `{"images":[]}`)
+		}
+	})
+	s := newTestService(t, h)
+	imgs, err := s.ListImages(context.Background(), ListFilter{})
+	if err != nil || len(imgs) != 3 {
+		t.Fatalf("%d images, %v (after %d calls)", len(imgs), err, calls)
+	}
+}

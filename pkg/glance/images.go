@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/gophercloud/gophercloud/v2"
@@ -53,6 +54,25 @@ func listQueries(f ListFilter, pageSize int) []listQuery {
 // ListImages implements Client: two paginated passes (visible, then hidden),
 // no per-image request.
 func (s *Service) ListImages(ctx context.Context, f ListFilter) ([]Image, error) {
+	// Glance pages with a marker: the last image of the previous page. When
+	// that image is deleted between two pages (by a user, or by another
+	// ck), Glance answers 400 "No image found with ID": list again.
+	for attempt := 1; ; attempt++ {
+		out, err := s.listImages(ctx, f)
+		if err == nil || attempt == 3 || !markerGone(err) {
+			return out, err
+		}
+	}
+}
+
+// markerGone reports whether err is Glance's answer to a page marker that
+// names an image deleted since the previous page.
+func markerGone(err error) bool {
+	rc, ok := responseCode(err)
+	return ok && rc.Actual == http.StatusBadRequest && strings.Contains(string(rc.Body), "No image found with ID")
+}
+
+func (s *Service) listImages(ctx context.Context, f ListFilter) ([]Image, error) {
 	var out []Image
 	seen := map[string]bool{}
 	for _, q := range listQueries(f, s.pageSize) {

@@ -23,14 +23,15 @@ type sealSecret struct {
 }
 
 func newSealSecret(ao *gophercloud.AuthOptions) *sealSecret {
-	s := &sealSecret{salt: "ck-seal-v1\x00" + ao.IdentityEndpoint}
+	// The salt is fixed: spelling the same user or auth_url another way
+	// must not change the key (each change costs a download of every
+	// image only a seal can prove).
+	s := &sealSecret{salt: "ck-seal-v1"}
 	switch {
 	case ao.ApplicationCredentialSecret != "":
 		s.secret = ao.ApplicationCredentialSecret
-		s.salt += "\x00appcred\x00" + ao.ApplicationCredentialID + "\x00" + ao.ApplicationCredentialName
 	case ao.Password != "":
 		s.secret = ao.Password
-		s.salt += "\x00user\x00" + ao.UserID + "\x00" + ao.Username + "\x00" + ao.DomainID + "\x00" + ao.DomainName
 	}
 	return s
 }
@@ -40,7 +41,8 @@ func newSealSecret(ao *gophercloud.AuthOptions) *sealSecret {
 // a project can write every property of an image but cannot compute a seal
 // without the secret of ck's own OpenStack user. Rotating the secret
 // changes the key; images sealed under the old one are then proven once by
-// a download and sealed again.
+// a download and sealed again: sites set --seal-key-file instead for a key
+// that outlives their credentials.
 func (s *Service) SealKey() []byte {
 	if s.seal == nil {
 		return nil

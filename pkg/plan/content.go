@@ -110,18 +110,22 @@ func glanceProves(img glance.Image) bool {
 }
 
 // provable reports whether a download of img's source could prove its
-// bytes: Glance computed a sha512 of them, and they are either what the
-// record says (a registry image: ck_sha512, ck_size) or what ck made of
-// the source (unpacked or converted: re-made and compared).
+// bytes, re-made as ck stores them and hashed as Glance hashed them
+// (sha512 or sha256): an image ck unpacked or converted; a registry image
+// whose Glance sha512 and size are what its record says; a HEPiX image on
+// a Glance that does not hash with sha512.
 func provable(img glance.Image) bool {
-	if glanceSHA512(img) == "" {
+	algo := strings.ToLower(img.HashAlgo)
+	switch {
+	case img.HashValue == "" || (algo != "sha512" && algo != "sha256"):
 		return false
-	}
-	if transformed(img) {
+	case transformed(img):
 		return true
+	case img.Properties[PropDigest] != "":
+		size, err := strconv.ParseInt(img.Properties[PropSize], 10, 64)
+		return err == nil && glanceHolds(img, img.Properties[PropSHA512], size)
 	}
-	size, err := strconv.ParseInt(img.Properties[PropSize], 10, 64)
-	return img.Properties[PropDigest] != "" && err == nil && glanceHolds(img, img.Properties[PropSHA512], size)
+	return algo != "sha512"
 }
 
 // transformed reports whether ck's record says it stored img unpacked or

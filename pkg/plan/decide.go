@@ -41,12 +41,6 @@ func (b *builder) decide(groups map[imgKey][]glance.Image) {
 		switch w := b.desired[k]; {
 		case prove && w != nil:
 			b.decideProvable(k, w, current, old)
-		case prove:
-			// Not listed, and not proven: it may not be ck's to retire.
-			b.plan.Stats.Retired += len(old)
-			for _, img := range current {
-				b.notice(NoticeUnproven, img, "only a download could prove its bytes ("+provableWhy(img)+"), and its source no longer lists it: left alone")
-			}
 		case w != nil:
 			b.decideDesired(k, w, current, old)
 		default:
@@ -71,7 +65,8 @@ func (b *builder) candidates(imgs []glance.Image) (keep []glance.Image, prove bo
 		}
 	}
 	if len(sure) == 0 {
-		slices.SortFunc(maybe, newestFirst)
+		// Oldest first: an upload posing as ck's comes after ck's own.
+		slices.SortFunc(maybe, func(x, y glance.Image) int { return newestFirst(y, x) })
 		return maybe, len(maybe) > 0
 	}
 	slices.SortFunc(sure, newestFirst)
@@ -299,10 +294,15 @@ func sortNotices(ns []Notice) {
 
 // decideProvable plans a listed image whose only images are provable (no
 // seal that holds: an image ck stored before it sealed, or under another
-// key, or someone else's upload with ck's marks): when the newest one's
+// key, or someone else's upload with ck's marks): when the oldest one's
 // record names the listed bytes, one download proves it and ck seals it
-// (update-metadata with Prove); otherwise, or when the proof fails (see
-// pkg/apply), the listed image is uploaded. The others are left alone.
+// (update-metadata with Prove); when the proof fails (see pkg/apply), the
+// listed image is uploaded. When its record names other bytes, the listed
+// image replaces it. The others are left alone.
+//
+// Provable images of keys no list wants are retired (and unshared) as
+// proven ones are (decideUndesired): a retirement only hides an image and
+// can be undone, and prune deletes only images whose bytes are proven.
 func (b *builder) decideProvable(k imgKey, w *wanted, current, old []glance.Image) {
 	d := w.desired
 	keep := current[0]
@@ -315,8 +315,11 @@ func (b *builder) decideProvable(k imgKey, w *wanted, current, old []glance.Imag
 		Title: cmp.Or(d.Properties[PropTitle], d.Name), Source: w.source, Size: d.Size, SHA512: d.SHA512, Digest: d.Digest,
 	}
 	if !sameBytes(keep, d) {
-		b.notice(NoticeUnproven, keep, "only a download could prove its bytes ("+provableWhy(keep)+"), and its record names other bytes than the source's now: left alone; the listed image is uploaded")
-		c.Action, c.Reason, c.Desired = ActionCreate, ReasonNew, &d
+		// Its record names another build: nothing to prove; the new one
+		// is uploaded and it retires after (a retirement only hides it
+		// and can be undone; prune deletes only what is proven).
+		c.Action, c.Reason, c.Desired, c.GlanceImageID = ActionReplace, ReasonContentChanged, &d, keep.ID
+		c.Patch = RetirePatch(keep, b.now)
 		b.add(c)
 		return
 	}

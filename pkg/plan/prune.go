@@ -188,6 +188,10 @@ func pruneNotice(key []byte, img glance.Image) (Notice, bool) {
 	if img.Status != "active" && img.Status != "deactivated" {
 		return Notice{}, false
 	}
+	if markedUnverified(key, img) {
+		// An upload of ck's that never got verified: the abandoned rule.
+		return Notice{}, false
+	}
 	switch trustOf(key, img) {
 	case trustNone:
 		return noticeOf(NoticeUnproven, img, unprovenWhy(img)+"; it may not be ck's: never deleted"), true

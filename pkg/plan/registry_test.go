@@ -1,6 +1,7 @@
 package plan_test
 
 import (
+	"maps"
 	"reflect"
 	"slices"
 	"testing"
@@ -179,4 +180,89 @@ func TestBuildRegistrySourceWithTwoVOs(t *testing.T) {
 		}
 	}
 	assertIdempotent(t, []plan.ListInput{in(pa), in(pb)}, nil, pol, p)
+}
+
+// Images only a download can prove (no seal that holds: made before ck
+// sealed, or under another key) are proven when listed, replaced when
+// their tag moved, and retired like proven ones when no longer listed: a
+// retirement only hides an image; prune deletes only proven ones.
+func TestBuildProvableImages(t *testing.T) {
+	const (
+		src = "oci://registry.example/egi_vm_images/ubuntu"
+		id  = "registry.example/egi_vm_images/ubuntu:24.04"
+	)
+	v1 := pt.RegistryImage(id, "build 1", 3<<20)
+	v2 := pt.RegistryImage(id, "build 2", 3<<20)
+	list := func(imgs ...imagelist.Image) *imagelist.List {
+		return &imagelist.List{ID: src, Title: src, Images: imgs}
+	}
+	in := func(l *imagelist.List) []plan.ListInput {
+		return []plan.ListInput{{Source: src, Status: plan.ListValid, List: l, Project: pa}}
+	}
+	unsealed := pt.CKImage(list(v1), v1, src, pa, "g-1", t0, pol)
+	delete(unsealed.Properties, plan.PropSeal)
+	hepix := pt.Image("i1", "Image one", "1")
+	lA := pt.List("LA", "vo.a", month, hepix)
+	onSHA256 := pt.WithGlanceHash(ck(lA, hepix, pa, "g-h"), "sha256", pt.SHA("x")[:64], hepix.Size) // its seal no longer holds either
+
+	tests := []struct {
+		name     string
+		lists    []plan.ListInput
+		observed []glance.Image
+		want     []string
+	}{
+		{"listed: proven by a download, then sealed", in(list(v1)), []glance.Image{unsealed},
+			[]string{"update-metadata unsealed project-a " + src + "/" + id + " g-1"}},
+		{"its tag moved: replaced", in(list(v2)), []glance.Image{unsealed},
+			[]string{"replace content-changed project-a " + src + "/" + id + " g-1"}},
+		{"no longer listed: retired", in(list()), []glance.Image{unsealed},
+			[]string{"retire removed-from-list project-a " + src + "/" + id + " g-1"}},
+		{"a HEPiX image on a sha256 Glance without its seal: proven", []plan.ListInput{valid(srcA, pa, lA)}, []glance.Image{onSHA256},
+			[]string{"update-metadata unsealed project-a LA/i1 g-h"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := plan.Build(tt.lists, tt.observed, pol, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := append(brief(p), notices(p)...); !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("plan:\n got  %q\n want %q", got, tt.want)
+			}
+		})
+	}
+	// Retired and only provable: prune leaves it (reported), never deletes.
+	retired := unsealed
+	retired.Properties = maps.Clone(unsealed.Properties)
+	retired.Properties[plan.PropRetired] = t0.Format(time.RFC3339)
+	p, err := plan.BuildPrune(nil, []glance.Image{retired}, plan.PrunePolicy{Managed: []string{pa}, MaxDelete: -1, SealKey: pt.SealKey}, now)
+	if err != nil || p.Stats.Delete != 0 || len(p.Notices) != 1 {
+		t.Errorf("prune of a provable retired image: %+v, %v", p, err)
+	}
+}
+
+// An upload of ck's killed before it verified the bytes carries ck's keyed
+// mark in ck_unverified: prune deletes it after AbandonedAfter even when
+// only a seal (which it never got) could prove its bytes; a member's image
+// with a plain ck_unverified is never deleted.
+func TestBuildPruneAbandonedMarkedUploads(t *testing.T) {
+	v1 := pt.RegistryImage("r.example/p/r:1", "b1", 100)
+	l := &imagelist.List{ID: "oci://r.example/p/r", Images: []imagelist.Image{v1}}
+	img := pt.CKImage(l, v1, "oci://r.example/p/r", pa, "g-killed", now.Add(-2*plan.AbandonedAfter), pol)
+	delete(img.Properties, plan.PropSeal)
+	img.Properties[plan.PropUnverified] = plan.UnverifiedMark(pt.SealKey, img)
+	member := img
+	member.ID = "g-member"
+	member.Properties = maps.Clone(img.Properties)
+	member.Properties[plan.PropUnverified] = "true"
+	p, err := plan.BuildPrune(nil, []glance.Image{img, member}, plan.PrunePolicy{Managed: []string{pa}, MaxDelete: -1, SealKey: pt.SealKey}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := brief(p); !reflect.DeepEqual(got, []string{"delete abandoned project-a oci://r.example/p/r/r.example/p/r:1 g-killed"}) {
+		t.Errorf("changes %q", got)
+	}
+	if len(p.Notices) != 1 || p.Notices[0].GlanceImageID != "g-member" {
+		t.Errorf("notices %+v", p.Notices)
+	}
 }

@@ -61,3 +61,26 @@ func sealed(key []byte, img glance.Image) bool {
 	got := img.Properties[PropSeal]
 	return want != "" && got != "" && hmac.Equal([]byte(want), []byte(got))
 }
+
+// UnverifiedMark is what ck writes in ck_unverified on an image it is
+// uploading, once Glance gave it an id: an HMAC under key of that id and
+// owner, so that prune may delete the upload as abandoned if ck was killed
+// before it verified the bytes, without taking a member's image that
+// merely carries ck_unverified for an abandoned upload of ck's. "" without
+// a key.
+func UnverifiedMark(key []byte, img glance.Image) string {
+	if len(key) == 0 {
+		return ""
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("ck-unverified-v1\n" + img.ID + "\n" + img.Owner))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// markedUnverified reports whether img carries ck's mark of an upload it
+// started (UnverifiedMark).
+func markedUnverified(key []byte, img glance.Image) bool {
+	want := UnverifiedMark(key, img)
+	got := img.Properties[PropUnverified]
+	return want != "" && hmac.Equal([]byte(want), []byte(got))
+}

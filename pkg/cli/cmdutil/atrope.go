@@ -18,6 +18,9 @@ type atropeSite struct {
 	subscriptions []string
 	// disabled names the sources atrope would not read either.
 	disabled []string
+	// ignored are settings atrope reads but does not act on, which ck
+	// ignores likewise (logged, so that nobody relies on them).
+	ignored []string
 	// shares is set when a source has vos: atrope then keeps one copy in
 	// its own project shared with each VO's project, which is ck's
 	// --share-mode members.
@@ -51,6 +54,14 @@ func (g *Globals) loadAtrope() error {
 		if !s.Enabled {
 			site.disabled = append(site.disabled, s.Name)
 			continue
+		}
+		if s.Kind == atrope.KindHEPiX && s.SharingModel != "private" {
+			site.ignored = append(site.ignored, fmt.Sprintf("%s: sharing_model %s (atrope applies it to Harbor sources only)", s, s.SharingModel))
+			s.SharingModel = "private"
+		}
+		if s.Kind == atrope.KindHarbor && len(s.Images) > 0 {
+			site.ignored = append(site.ignored, fmt.Sprintf("%s: images (atrope filters Harbor sources by subscribed_images only)", s))
+			s.Images = nil
 		}
 		e, sub, err := entryOf(s)
 		if err != nil {
@@ -127,5 +138,8 @@ func (a *atropeSite) logDisabled(l *slog.Logger) {
 	}
 	for _, name := range a.disabled {
 		l.Info("atrope source disabled (enabled: false): not read", "source", name)
+	}
+	for _, what := range a.ignored {
+		l.Warn("atrope setting ignored, as atrope ignores it", "setting", what)
 	}
 }

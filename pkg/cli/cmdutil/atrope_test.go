@@ -91,3 +91,42 @@ func TestAtropeSourcesErrors(t *testing.T) {
 		t.Errorf("both files: %v", err)
 	}
 }
+
+func TestSealKeyFile(t *testing.T) {
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		name, content string
+		mode          os.FileMode
+		want          string
+	}{
+		{"good", strings.Repeat("k", 32), 0o600, ""},
+		{"short", "short", 0o600, "want 32 or more"},
+		{"readable by others", strings.Repeat("k", 32), 0o644, "readable by others"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := filepath.Join(dir, tt.name)
+			if err := os.WriteFile(p, []byte(tt.content), tt.mode); err != nil {
+				t.Fatal(err)
+			}
+			os.Chmod(p, tt.mode)
+			f := &Factory{Globals: &Globals{SealKeyFile: p}}
+			key, err := f.SealKey()
+			if tt.want == "" {
+				if err != nil || len(key) != 32 {
+					t.Fatalf("%v, %d bytes", err, len(key))
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want %q", err, tt.want)
+			}
+		})
+	}
+	f := &Factory{Globals: &Globals{SealKeyFile: filepath.Join(dir, "missing")}}
+	if _, err := f.SealKey(); err == nil || !strings.Contains(err.Error(), "head -c 32 /dev/urandom") {
+		t.Errorf("missing file: %v", err)
+	}
+	if key, err := (&Factory{Globals: &Globals{}}).SealKey(); key != nil || err != nil {
+		t.Errorf("unset: %v %v", key, err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/ck-sync/ck/pkg/imagelist"
@@ -124,3 +125,29 @@ func (f *Factory) RunContext(parent context.Context) (context.Context, context.C
 
 // UserAgent is what ck sends to list servers, image servers and Glance.
 func UserAgent() string { return "ck/" + Version }
+
+// SealKey reads --seal-key-file: nil when it is not set (the key is then
+// derived from the cloud's secret). A key shorter than 32 bytes, or one
+// others may read, is refused: whoever has it can make ck vouch for any
+// image.
+func (f *Factory) SealKey() ([]byte, error) {
+	path := f.Globals.SealKeyFile
+	if path == "" {
+		return nil, nil
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, &UsageError{Flag: "--seal-key-file", Reason: fmt.Sprintf("%v (make one: (umask 077; head -c 32 /dev/urandom > %s))", err, path)}
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		return nil, &UsageError{Flag: "--seal-key-file", Reason: fmt.Sprintf("%s is readable by others (mode %o): chmod 600 it", path, st.Mode().Perm())}
+	}
+	key, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &UsageError{Flag: "--seal-key-file", Reason: err.Error()}
+	}
+	if len(key) < 32 {
+		return nil, &UsageError{Flag: "--seal-key-file", Reason: fmt.Sprintf("%s holds %d bytes, want 32 or more random bytes", path, len(key))}
+	}
+	return key, nil
+}

@@ -37,6 +37,9 @@ type Globals struct {
 	Timeout       time.Duration
 	RunTimeout    time.Duration
 	ExtraCAFile   string
+	// SealKeyFile holds the key of ck's seals (plan.Seal); "" derives it
+	// from the clouds.yaml cloud's own secret (glance.Service.SealKey).
+	SealKeyFile string
 	// Site names the site this run is for, when one host runs ck for
 	// many: a site label on every metric and a site attribute on every
 	// log record. "" (the default) adds neither.
@@ -64,6 +67,7 @@ const (
 func BindGlobals(fs *pflag.FlagSet, g *Globals) {
 	fs.StringVar(&g.Config, "config", "", "YAML configuration file (keys are global flag names, plus lists: for pins)")
 	fs.StringVar(&g.ImageListsFile, "image-lists-file", DefaultImageListsFile, "list subscriptions, one URL per line (cloudkeeper's format)")
+	fs.StringVar(&g.SealKeyFile, "seal-key-file", "", "key of ck's seals on the images it verified (32 or more random bytes; default: derived from the clouds.yaml cloud's password or application-credential secret)")
 	fs.StringVar(&g.AtropeSources, "atrope-sources", "", "atrope's sources.yaml, read instead of --image-lists-file: its HEPiX and Harbor sources and their settings")
 	fs.StringVar(&g.CADir, "ca-dir", DefaultCADir, "trust anchors and CRLs for list signatures (IGTF layout)")
 	fs.StringVar(&g.MappingFile, "mapping-file", DefaultMappingFile, "VO to OpenStack project mapping (cloudkeeper-os format)")
@@ -110,9 +114,13 @@ func ApplyEnvAndConfig(fs, local *pflag.FlagSet, known func(string) bool, g *Glo
 		if file, g.ListEntries, err = readConfig(g.Config); err != nil {
 			return err
 		}
-		for key := range file {
+		for key, v := range file {
 			if (fs.Lookup(key) == nil && (known == nil || !known(key))) || key == "config" {
 				return &UsageError{Flag: "--config", Reason: fmt.Sprintf("%s: unknown key %q (keys are flag names of ck's commands, and lists)", g.Config, key)}
+			}
+			if v == nil {
+				// YAML's empty value: fmt would make it the text "<nil>".
+				return &UsageError{Flag: "--config", Reason: fmt.Sprintf("%s: key %s has no value (write \"\" for an empty one, or remove the key)", g.Config, key)}
 			}
 		}
 	}

@@ -193,9 +193,16 @@ func Compute(ctx context.Context, opts *Options) (*Computed, error) {
 		f.Logger.Warn("mapping entry not usable: its VO's lists fail and its images are left alone", "problem", p)
 	}
 	pol.CanAccept = st.CanAccept
+	key, err := f.SealKey()
+	if err != nil {
+		return nil, err
+	}
+	if key != nil {
+		st.SealKey = key
+	}
 	pol.SealKey = st.SealKey
 	if st.SealKey == nil {
-		f.Logger.Warn("no seal key: the cloud authenticates without a password or application credential secret, so images whose bytes only ck's seal can prove (registry images on a sha512 Glance, unpacked or converted images) are proven by a download on every run")
+		f.Logger.Warn("no seal key (no --seal-key-file, and the cloud authenticates without a password or application-credential secret): images whose bytes only ck's seal can prove (registry images on a sha512 Glance, unpacked or converted images) are proven by a download on every run, and when retired never deleted by prune")
 	}
 
 	p, err := plan.Build(st.Lists, st.Observed, pol, f.Now())

@@ -153,3 +153,15 @@ func TestCommandSettingsFromEnvAndConfig(t *testing.T) {
 		})
 	}
 }
+
+// A key left empty in the config file is an error, not the text "<nil>".
+func TestConfigKeyWithoutValue(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "ck.yaml")
+	if err := os.WriteFile(p, []byte("name-prefix:\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := run(t, nil, "diff", "--config", p)
+	if code != cmdutil.ExitError || !strings.Contains(stderr, "key name-prefix has no value") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+}
