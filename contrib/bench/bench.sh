@@ -10,11 +10,19 @@
 # Every figure is the median of BENCH_RUNS runs. Prints a markdown report on stdout
 # (docs/benchmarks.md is written from it).
 # Run through `make bench`, which builds bin/ck and starts the local cloud first.
-# BENCH_CK=/path/to/ck measures another build (e.g. an older commit) with the same script.
+# BENCH_CK=/path/to/ck measures another build; BENCH_BASE=/path/to/ck measures one more
+# in the same runs, turn about (before/after under the same load).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$repo"
 ck=${BENCH_CK:-$repo/bin/ck}
+# BENCH_BASE=/path/to/ck (e.g. built at an older commit) is measured too, in
+# the same runs, turn about with ck: before/after figures under the same load.
+bins=("$ck") names=("")
+if [ -n "${BENCH_BASE:-}" ]; then
+	bins+=("$BENCH_BASE") names+=(", base $("$BENCH_BASE" version | head -1 | cut -d' ' -f2)")
+	names[0]=", $("$ck" version | head -1 | cut -d' ' -f2)"
+fi
 eval "$(contrib/devcloud/devcloud.sh env)"
 sizes=${BENCH_SIZES:-256 1024}
 runs=${BENCH_RUNS:-5}
@@ -85,7 +93,7 @@ load() { awk '{print $1 ", " $2 ", " $3}' /proc/loadavg; }
 
 echo "# ck transfer benchmark"
 echo
-echo "$(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $("$ck" version | head -1), Glance $(/usr/bin/python3 -c 'import glance.version as v; print(v.version_info.version_string())' 2>/dev/null || echo '?') with the local file store, image server: python3 http.server on 127.0.0.1. Median of $runs runs. Load average at the start: $(load)."
+echo "$(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $("$ck" version | head -1)${BENCH_BASE:+ and base $("$BENCH_BASE" version | head -1)}, Glance $(/usr/bin/python3 -c 'import glance.version as v; print(v.version_info.version_string())' 2>/dev/null || echo '?') with the local file store, image server: python3 http.server on 127.0.0.1. Median of $runs runs. Load average at the start: $(load)."
 table1="| size | (b) curl -T into Glance | (c) download, sha512sum, upload | (a) ck upload | (a) ck glance-direct | (a) ck web-download | (a)/(b) upload | (a)/(c) upload | ck peak RSS | ck temp files |
 |---|---|---|---|---|---|---|---|---|---|"
 table2="| size | ck CPU per GiB (upload, user + sys) | sha512 floor per GiB (one Go pass) | ck / floor |
@@ -101,7 +109,7 @@ for mib in $sizes; do
 	list="http://127.0.0.1:$port/bench-$mib.list"
 	list2="http://127.0.0.1:$port/bench2-$mib.list"
 	"$work/sha512floor" "$work/www/$f" >/dev/null # into the page cache, like the served files
-	declare -A t=() ; rss=0 rss2=0
+	declare -A t=() rss=() rss2=()
 	for r in $(seq "$runs"); do
 		# (b) Glance's own ingest.
 		id=$(new_image "curl-$mib-$r")
@@ -118,14 +126,17 @@ for mib in $sizes; do
 		t[c]+="$(secs "$t0" "$t1") "
 		rm -f "$work/dl/$f"
 		delete_tagged ck-bench
-		# (a) ck, each method; CPU per GiB of the upload method.
-		for m in upload glance-direct web-download; do
-			timed res "$ck" sync --tag "ck-bench-$m" --upload-method "$m" "$list"
-			read -r s cpu kib <<<"$res"
-			t[$m]+="$s "
-			[ "$m" = upload ] && t[cpu]+="$(per_gib "$cpu" "$mib") "
-			[ "$kib" -gt "$rss" ] && rss=$kib
-			delete_tagged "ck-bench-$m"
+		# (a) ck, each method; CPU per GiB of the upload method. With
+		# BENCH_BASE, each build in turn within the run.
+		for i in "${!bins[@]}"; do
+			for m in upload glance-direct web-download; do
+				timed res "${bins[$i]}" sync --tag "ck-bench-$m" --upload-method "$m" "$list"
+				read -r s cpu kib <<<"$res"
+				t[$i,$m]+="$s "
+				[ "$m" = upload ] && t[$i,cpu]+="$(per_gib "$cpu" "$mib") "
+				[ "$kib" -gt "${rss[$i]:-0}" ] && rss[$i]=$kib
+				delete_tagged "ck-bench-$m"
+			done
 		done
 		# The floor: one sha512 pass over the same bytes, measured the same way.
 		timed res "$work/sha512floor" "$work/www/$f"
@@ -140,23 +151,27 @@ for mib in $sizes; do
 		t1=$(now)
 		t[b2]+="$(secs "$t0" "$t1") "
 		delete_tagged ck-bench
-		timed res "$ck" sync --tag ck-bench-2 --parallel 2 "$list2"
-		read -r s cpu kib <<<"$res"
-		t[a2]+="$s "
-		t[cpu2]+="$(per_gib "$cpu" $((2 * mib))) "
-		[ "$kib" -gt "$rss2" ] && rss2=$kib
-		delete_tagged ck-bench-2
+		for i in "${!bins[@]}"; do
+			timed res "${bins[$i]}" sync --tag ck-bench-2 --parallel 2 "$list2"
+			read -r s cpu kib <<<"$res"
+			t[$i,a2]+="$s "
+			t[$i,cpu2]+="$(per_gib "$cpu" $((2 * mib))) "
+			[ "$kib" -gt "${rss2[$i]:-0}" ] && rss2[$i]=$kib
+			delete_tagged ck-bench-2
+		done
 	done
-	b=$(median <<<"${t[b]}") c=$(median <<<"${t[c]}") up=$(median <<<"${t[upload]}")
-	gd=$(median <<<"${t[glance-direct]}") wd=$(median <<<"${t[web-download]}")
-	cpu=$(median <<<"${t[cpu]}") floor=$(median <<<"${t[floor]}")
-	b2=$(median <<<"${t[b2]}") a2=$(median <<<"${t[a2]}") cpu2=$(median <<<"${t[cpu2]}")
+	b=$(median <<<"${t[b]}") c=$(median <<<"${t[c]}") floor=$(median <<<"${t[floor]}") b2=$(median <<<"${t[b2]}")
 	tmpfiles=$(find "$work/tmp" -type f | wc -l)
-	table1+=$'\n'"$(printf '| %s MiB | %s s | %s s | %s s | %s s | %s s | **%s** | **%s** | %s MiB | %s |' "$mib" "$b" "$c" "$up" "$gd" "$wd" \
-		"$(ratio "$up" "$b")" "$(ratio "$up" "$c")" "$(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }')" "$tmpfiles")"
-	table2+=$'\n'"$(printf '| %s MiB | %s s (runs: %s) | %s s (runs: %s) | **%s** |' "$mib" "$cpu" "${t[cpu]% }" "$floor" "${t[floor]% }" "$(ratio "$cpu" "$floor")")"
-	table3+=$'\n'"$(printf '| %s MiB | %s s (runs: %s) | %s s (runs: %s) | **%s** | %s s | %s MiB | %s |' "$mib" "$b2" "${t[b2]% }" "$a2" "${t[a2]% }" \
-		"$(ratio "$a2" "$b2")" "$cpu2" "$(awk -v k="$rss2" 'BEGIN { printf "%.1f", k / 1024 }')" "$tmpfiles")"
+	for i in "${!bins[@]}"; do
+		label="$mib MiB${names[$i]}"
+		up=$(median <<<"${t[$i,upload]}") gd=$(median <<<"${t[$i,glance-direct]}") wd=$(median <<<"${t[$i,web-download]}")
+		cpu=$(median <<<"${t[$i,cpu]}") a2=$(median <<<"${t[$i,a2]}") cpu2=$(median <<<"${t[$i,cpu2]}")
+		table1+=$'\n'"$(printf '| %s | %s s | %s s | %s s | %s s | %s s | **%s** | **%s** | %s MiB | %s |' "$label" "$b" "$c" "$up" "$gd" "$wd" \
+			"$(ratio "$up" "$b")" "$(ratio "$up" "$c")" "$(awk -v k="${rss[$i]}" 'BEGIN { printf "%.1f", k / 1024 }')" "$tmpfiles")"
+		table2+=$'\n'"$(printf '| %s | %s s (runs: %s) | %s s (runs: %s) | **%s** |' "$label" "$cpu" "${t[$i,cpu]% }" "$floor" "${t[floor]% }" "$(ratio "$cpu" "$floor")")"
+		table3+=$'\n'"$(printf '| %s | %s s (runs: %s) | %s s (runs: %s) | **%s** | %s s | %s MiB | %s |' "$label" "$b2" "${t[b2]% }" "$a2" "${t[$i,a2]% }" \
+			"$(ratio "$a2" "$b2")" "$cpu2" "$(awk -v k="${rss2[$i]}" 'BEGIN { printf "%.1f", k / 1024 }')" "$tmpfiles")"
+	done
 	rm -f "$work/www/$f" "$work/www/$g"
 done
 echo
