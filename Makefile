@@ -89,7 +89,7 @@ release-check: units-check ## systemd-analyze verify, goreleaser check + a snaps
 demo: build cloud-up ## ck's main job on the local cloud
 	contrib/demo/demo.sh
 
-bench: build cloud-up ## transfer benchmark (spec §9): report on stdout, see docs/benchmarks.md
+bench: build cloud-up ## transfer benchmark (spec §9, issue 14): report on stdout, see docs/benchmarks.md; BENCH_SIZES, BENCH_RUNS, BENCH_CK
 	contrib/bench/bench.sh
 
 clean:

@@ -219,7 +219,8 @@ func TestUploadReaderErrorWins(t *testing.T) {
 	}
 }
 
-// A body's WriteTo is used, and its blocks reach Glance whole.
+// A body with a WriteTo is copied by it (its Read fails), and Glance gets
+// every byte.
 func TestUploadUsesWriteTo(t *testing.T) {
 	f := &fakeGlance{status: http.StatusNoContent}
 	s := newTestService(t, f)
