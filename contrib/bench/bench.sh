@@ -75,7 +75,9 @@ JSON
 	testdata/pki/sign.sh "$work/$id.json" "$out"
 }
 printf '{"bench.vo": {"project": "%s"}}\n' "$project" > "$work/mapping.json"
-export CK_MAPPING_FILE="$work/mapping.json" CK_CA_DIR="$repo/testdata/pki/cadir" OS_CLOUD=ck CK_PROGRESS=never CK_LOG_LEVEL=warn
+# A seal key file, as the units use (derived keys cost a PBKDF2 per run).
+(umask 077 && head -c 32 /dev/urandom > "$work/seal.key")
+export CK_MAPPING_FILE="$work/mapping.json" CK_CA_DIR="$repo/testdata/pki/cadir" OS_CLOUD=ck CK_PROGRESS=never CK_LOG_LEVEL=warn CK_SEAL_KEY_FILE="$work/seal.key"
 
 # timed OUT CMD...: runs CMD under /usr/bin/time; sets OUT to
 # "wall_seconds cpu_seconds maxrss_kib", CPU being user + sys from the rusage.
@@ -100,6 +102,9 @@ table2="| size | ck CPU per GiB (upload, user + sys) | sha512 floor per GiB (one
 |---|---|---|---|"
 table3="| size (each) | (b) two curl -T at once | (a) ck --parallel 2 | (a)/(b) | ck CPU per GiB | ck peak RSS | ck temp files |
 |---|---|---|---|---|---|---|"
+table4="| size | (b) curl -T into Glance | (a) ck sync of a registry artifact (blob → Glance) | (a)/(b) | ck CPU per GiB (sha256 + sha512) | ck peak RSS | ck temp files |
+|---|---|---|---|---|---|---|"
+declare -A bmed=()
 for mib in $sizes; do
 	f="img-$mib.raw" g="img-$mib-2.raw"
 	head -c $((mib * 1048576)) /dev/urandom > "$work/www/$f"
@@ -161,6 +166,7 @@ for mib in $sizes; do
 		done
 	done
 	b=$(median <<<"${t[b]}") c=$(median <<<"${t[c]}") floor=$(median <<<"${t[floor]}") b2=$(median <<<"${t[b2]}")
+	bmed[$mib]=$b
 	tmpfiles=$(find "$work/tmp" -type f | wc -l)
 	for i in "${!bins[@]}"; do
 		label="$mib MiB${names[$i]}"
@@ -174,12 +180,45 @@ for mib in $sizes; do
 	done
 	rm -f "$work/www/$f" "$work/www/$g"
 done
+
+# Registry sources (spec §11): an EGI-shaped artifact in the local registry
+# (pushed with oras), synced blob → Glance; against (b), Glance's ingest of
+# the same number of bytes.
+reg=$CK_TEST_REGISTRY
+printf 'lists:\n' > "$work/registry.yaml"
+for mib in $sizes; do
+	f="layer-$mib.raw"
+	head -c $((mib * 1048576)) /dev/urandom > "$work/$f"
+	printf '{"%s": {"eu.egi.cloud.tag": "bench-%s"}}\n' "$f" "$mib" > "$work/ann-$mib.json"
+	(cd "$work" && HOME="$work" DOCKER_CONFIG="$work/.docker" "$ORAS" push --ca-file "$CK_TEST_REGISTRY_CA" \
+		--annotation-file "ann-$mib.json" "$reg/ckbench/img-$mib:1" "$f:application/x-qemu-disk" >/dev/null)
+	printf '  - url: oci://%s/ckbench/img-%s:1\n    vos: [bench.vo]\n' "$reg" "$mib" >> "$work/registry.yaml"
+	rm -f "$work/$f"
+done
+for mib in $sizes; do
+	declare -A rt=() rrss=()
+	src="oci://$reg/ckbench/img-$mib:1"
+	for r in $(seq "$runs"); do
+		timed res "$ck" sync --tag ck-bench-reg --config "$work/registry.yaml" --extra-ca-file "$CK_TEST_REGISTRY_CA" "$src"
+		read -r s cpu kib <<<"$res"
+		rt[a]+="$s "
+		rt[cpu]+="$(per_gib "$cpu" "$mib") "
+		[ "$kib" -gt "${rrss[max]:-0}" ] && rrss[max]=$kib
+		delete_tagged ck-bench-reg
+	done
+	a=$(median <<<"${rt[a]}") b=${bmed[$mib]}
+	table4+=$'\n'"$(printf '| %s MiB | %s s | %s s (runs: %s) | **%s** | %s s | %s MiB | %s |' "$mib" "$b" "$a" "${rt[a]% }" "$(ratio "$a" "$b")" \
+		"$(median <<<"${rt[cpu]}")" "$(awk -v k="${rrss[max]}" 'BEGIN { printf "%.1f", k / 1024 }')" "$(find "$work/tmp" -type f | wc -l)")"
+done
+
 echo
 echo "$table1"
 echo
 echo "$table2"
 echo
 echo "$table3"
+echo
+echo "$table4"
 
 # No-op sync of 100 up-to-date images.
 files=()
