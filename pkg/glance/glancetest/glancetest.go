@@ -229,7 +229,7 @@ func findCloudsFile() (string, string) {
 	if d := os.Getenv("CK_DEVCLOUD_DIR"); d != "" {
 		candidates = append(candidates, filepath.Join(d, "clouds.yaml"))
 	}
-	if root := repoRoot(); root != "" {
+	if root := RepoRoot(); root != "" {
 		candidates = append(candidates, filepath.Join(root, ".devcloud", "clouds.yaml"))
 	}
 	for _, f := range candidates {
@@ -251,9 +251,9 @@ func isDevcloud(path string) bool {
 	return strings.HasPrefix(line, Marker)
 }
 
-// repoRoot walks up from the working directory (a package directory under
-// `go test`) to go.mod.
-func repoRoot() string {
+// RepoRoot walks up from the working directory (a package directory under
+// `go test`) to go.mod: where contrib/devcloud keeps its state by default.
+func RepoRoot() string {
 	dir, err := os.Getwd()
 	if err != nil {
 		return ""

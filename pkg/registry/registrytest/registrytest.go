@@ -25,6 +25,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ck-sync/ck/pkg/glance/glancetest"
 )
 
 // Marker is the first line devcloud.sh writes into its registry.env.
@@ -194,7 +196,7 @@ func lookup() (func(string) string, string) {
 	if d := os.Getenv("CK_DEVCLOUD_DIR"); d != "" {
 		candidates = append(candidates, filepath.Join(d, "registry.env"))
 	}
-	if root := repoRoot(); root != "" {
+	if root := glancetest.RepoRoot(); root != "" {
 		candidates = append(candidates, filepath.Join(root, ".devcloud", "registry.env"))
 	}
 	for _, f := range candidates {
@@ -227,25 +229,6 @@ func readEnvFile(path string) (map[string]string, bool) {
 		vars[k] = v
 	}
 	return vars, vars[EnvAnon] != ""
-}
-
-// repoRoot walks up from the working directory (a package directory under
-// `go test`) to go.mod.
-func repoRoot() string {
-	dir, err := os.Getwd()
-	if err != nil {
-		return ""
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return ""
-		}
-		dir = parent
-	}
 }
 
 // loopback accepts host:port only on a loopback address.
