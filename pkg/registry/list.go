@@ -16,7 +16,6 @@ import (
 // what atrope writes for registry images, which cloud-info-provider,
 // cloud-info-api and IM read.
 const (
-	PropDigest      = "ck_digest"     // the disk layer's digest: the content ck holds
 	PropAppDBID     = "appdb_id"      // HOST/PROJECT/REPO:TAG-<manifest digest>
 	PropImageHash   = "image_hash"    // the disk layer's digest
 	PropOSType      = "os_type"       // org.openstack.glance.os_type
@@ -69,7 +68,6 @@ func image(host string, a Artifact) imagelist.Image {
 
 	mpuri := host + "/" + ref + "-" + a.ManifestDigest
 	props := map[string]string{
-		PropDigest:    a.Disk.Digest,
 		PropAppDBID:   mpuri,
 		PropImageHash: a.Disk.Digest,
 		PropHVVersion: strings.TrimSpace(ann[AnnotationTag]),

@@ -45,7 +45,7 @@ func (f *Factory) FetchAll(ctx context.Context, fetcher *imagelist.Fetcher, sour
 			defer func() { <-sem }()
 			out[i] = Fetched{Source: s}
 			if _, ok := s.Registry(); ok {
-				out[i].Listing, out[i].Check, out[i].Err = f.readRegistry(ctx, s)
+				out[i].Listing, out[i].Check, out[i].Err = f.readRegistry(ctx, fetcher.Client, s)
 				return
 			}
 			out[i].Data, out[i].Err = fetcher.Fetch(ctx, s)
@@ -56,8 +56,9 @@ func (f *Factory) FetchAll(ctx context.Context, fetcher *imagelist.Fetcher, sour
 }
 
 // readRegistry enumerates one registry source with the settings of its
-// lists: entry; its credentials join the redactor before any request.
-func (f *Factory) readRegistry(ctx context.Context, s imagelist.Source) (*registry.Listing, string, error) {
+// lists: entry, over client (the list client: TLS verified, extra CAs,
+// timeouts); its credentials join the redactor before any request.
+func (f *Factory) readRegistry(ctx context.Context, client *http.Client, s imagelist.Source) (*registry.Listing, string, error) {
 	ref, _ := s.Registry()
 	e, _ := f.Globals.ListEntry(s.Key())
 	set := e.Registry()
@@ -66,10 +67,6 @@ func (f *Factory) readRegistry(ctx context.Context, s imagelist.Source) (*regist
 		return nil, CheckAuth, err
 	}
 	f.Redactor.Add(cred.Secrets()...)
-	client, err := f.HTTPClient()
-	if err != nil {
-		return nil, CheckRegistry, err
-	}
 	l, err := registry.Read(ctx, ref, registry.Options{
 		HTTP: client, Credential: cred, UserAgent: UserAgent(),
 		TagPattern: set.TagPattern, HarborAPI: set.HarborAPI, Parallel: f.Globals.Parallel,
@@ -92,7 +89,7 @@ func (f *Factory) RegistryBlob(base *http.Client, uri string) (string, *http.Cli
 	}
 	var a registry.Auth
 	for _, e := range f.Globals.ListEntries {
-		if ref, err := ociref.Parse(e.Key()); err == nil && ociref.IsRegistry(e.Key()) && ref.Covers(b.Host, b.Repository) {
+		if ref, err := ociref.Parse(e.Key()); err == nil && ref.Covers(b.Host, b.Repository) {
 			a = e.Registry().Auth
 			break
 		}

@@ -94,8 +94,9 @@ func Verdicts(ctx context.Context, f *cmdutil.Factory, args []string) ([]verdict
 	out := make([]verdict.Verdict, len(fetched))
 	for i, r := range fetched {
 		src := r.Source.String()
+		_, reg := r.Source.Registry()
 		switch {
-		case r.Check != "" || r.Listing != nil:
+		case reg:
 			out[i] = verdict.Registry(src, r.Listing, r.Check, r.Err)
 		case r.Err != nil:
 			out[i] = verdict.FetchFailed(src, r.Err)
